@@ -1,0 +1,1 @@
+"""The conversation: planner, models, grounding, and the front ends (cli, tui, slack)."""

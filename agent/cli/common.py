@@ -1,0 +1,65 @@
+"""What every command shares: the --db option, the Context, and JSON/table output."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Iterator, Sequence
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from tools.context import Context
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Warehouse file (else $ALLOT_DB, else ~/.local/share/allot/allot.duckdb).",
+                 envvar="ALLOT_DB", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print stable JSON instead of a table.")]
+
+console = Console()
+
+
+@contextmanager
+def open_context(db: Path | None) -> Iterator[Context]:
+    """Open the warehouse for one command and close it afterwards."""
+    ctx = Context.open(db)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    """Stable JSON on stdout (scripts and evals parse it)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    typer.echo(json.dumps(value, indent=2, default=_default))
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A plain rich table; numbers right-aligned."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(columns):
+        numeric = bool(rows) and isinstance(rows[0][i], (int, float))
+        table.add_column(name, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*[money(v) if isinstance(v, float) else str(v) for v in row])
+    console.print(table)

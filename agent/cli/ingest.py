@@ -1,0 +1,45 @@
+"""``allot ingest ...``: load bills, cluster state and history into the warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.cli import app
+from agent.cli.common import DbOption, open_context
+from tools.sources.report import IngestReport
+
+ingest_app = typer.Typer(help="Load billing, Kubernetes state and metric history.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+
+def _print(report: IngestReport) -> None:
+    for line in report.lines():
+        typer.echo(line)
+
+
+@ingest_app.command("focus")
+def ingest_focus(
+    paths: Annotated[list[Path], typer.Argument(help="FOCUS files: CSV, CSV.gz or Parquet.", exists=True)],
+    db: DbOption = None,
+) -> None:
+    """Ingest FOCUS 1.0-1.3 billing exports (one delivery; restated periods replace older rows)."""
+    from tools.sources.focus import ingest_focus_files
+
+    with open_context(db) as ctx:
+        _print(ingest_focus_files(ctx, paths))
+
+
+@ingest_app.command("metrics")
+def ingest_metrics(
+    path: Annotated[Path, typer.Argument(help="OpenMetrics / Prometheus text with timestamps.", exists=True)],
+    cluster: Annotated[str | None, typer.Option(help="Cluster name (else the series' `cluster` label).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Ingest kube-state-metrics, cAdvisor, kubelet and DCGM history from a metrics file."""
+    from tools.sources.metrics_file import ingest_metrics_file
+
+    with open_context(db) as ctx:
+        _print(ingest_metrics_file(ctx, path, cluster=cluster))

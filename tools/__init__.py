@@ -1,0 +1,1 @@
+"""Everything the planner can call, and the cost engine behind it."""

@@ -1,0 +1,37 @@
+"""Typed errors. Messages name the file, row, column, window or field, and the fix.
+
+Only the front ends (CLI, TUI, Slack) turn these into display.
+"""
+
+from __future__ import annotations
+
+
+class AllotError(Exception):
+    """Base of every error allot raises on purpose."""
+
+
+class InputError(AllotError):
+    """The user's input (a file, a flag, a window) is wrong; the message says how to fix it."""
+
+
+class ConfigError(AllotError):
+    """Settings or credentials are missing or wrong."""
+
+
+class SourceError(AllotError):
+    """A data source (a cluster, Prometheus, a cloud API) failed or refused."""
+
+
+class ToolRetry(AllotError):
+    """A tool call the model should retry with different arguments.
+
+    ``valid`` carries the values that would have worked, for the model to pick from.
+    """
+
+    def __init__(self, message: str, valid: list[str] | None = None):
+        super().__init__(message)
+        self.valid = valid or []
+
+
+class NoDataError(AllotError):
+    """The warehouse holds nothing for what was asked; never rendered as zero."""

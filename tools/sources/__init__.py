@@ -1,0 +1,1 @@
+"""Ingest: FOCUS billing, Kubernetes state, metric history, cloud APIs and the demo world."""
