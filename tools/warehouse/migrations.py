@@ -470,11 +470,47 @@ CREATE TABLE workload_owners (
 );
 """
 
+PLANS = """
+-- Optimization plans (tools/plans): one row per object, `plan_id` is stable across runs
+-- (a hash of cluster, kind, namespace, name and plan kind). `body` is the validated Plan
+-- model as JSON; the columns beside it are for listing and ranking. `state` follows the
+-- latest review: open, approved or rejected.
+CREATE TABLE plans (
+    plan_id             VARCHAR PRIMARY KEY,
+    cluster             VARCHAR NOT NULL,
+    namespace           VARCHAR NOT NULL,
+    object_kind         VARCHAR NOT NULL,
+    object_name         VARCHAR NOT NULL,
+    plan_kind           VARCHAR NOT NULL,  -- optimize, assign_owner
+    title               VARCHAR NOT NULL,
+    monthly_savings     DOUBLE,            -- NULL when not priced (assign_owner)
+    risk                VARCHAR NOT NULL,  -- low, medium, high
+    confidence          VARCHAR NOT NULL,  -- low, medium, high
+    reviewer            VARCHAR NOT NULL,
+    state               VARCHAR NOT NULL,
+    body                JSON NOT NULL,
+    created_at          TIMESTAMP NOT NULL,
+    updated_at          TIMESTAMP NOT NULL
+);
+
+-- Every review decision, append-only: who, when, what (approve/reject) and why.
+CREATE TABLE plan_reviews (
+    review_id           VARCHAR PRIMARY KEY,
+    plan_id             VARCHAR NOT NULL,
+    decision            VARCHAR NOT NULL,  -- approved, rejected
+    reviewer            VARCHAR NOT NULL,
+    note                VARCHAR,
+    reviewed_at         TIMESTAMP NOT NULL,
+    plan_body           JSON NOT NULL      -- the plan as it was when reviewed
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_billing", BILLING),
     ("0002_kubernetes", KUBERNETES),
     ("0003_ingest_log", INGEST_LOG),
     ("0004_allocation", ALLOCATION),
+    ("0008_plans", PLANS),
 ]
 
 
