@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.detectors.thresholds import DetectorSettings
+
 
 def default_db_path() -> Path:
     """The per-user warehouse: ``$XDG_DATA_HOME/allot/allot.duckdb``."""
@@ -65,3 +67,4 @@ class Settings(BaseSettings):
 
     db: Path = Field(default_factory=default_db_path, description="The DuckDB warehouse file.")
     allocation: AllocationSettings = Field(default_factory=AllocationSettings)
+    detectors: DetectorSettings = Field(default_factory=DetectorSettings)

@@ -1,0 +1,1 @@
+"""Waste detectors: one module per detector, listed in ``tools.detectors.registry``."""
