@@ -1,0 +1,178 @@
+"""FOCUS billing ingest: ``allot ingest focus PATH...``.
+
+Reads FOCUS 1.0, 1.1, 1.2 and 1.3 exports (CSV, CSV.gz, Parquet; the AWS Data Exports FOCUS
+table, the Azure FocusCost export, the GCP FOCUS view) into ``billing_rows``.
+
+Delivery semantics:
+
+* one call is one *delivery*; its id is derived from the content (sha256) of its files;
+* a delivery replaces, for every (BillingAccountId, BillingPeriodStart) slice it contains,
+  all rows ingested earlier for that slice: a restated period from a newer export supersedes
+  the old rows, and slices the delivery does not mention are left alone;
+* ingesting the same files again while their rows are still current changes nothing (not
+  even ``billing_deliveries``); the report says so;
+* anything wrong in any file (see tools.sources.focus_validate) raises InputError and the
+  warehouse is left exactly as it was (one transaction for the whole delivery).
+
+Column mapping and version detection: tools.sources.focus_columns. File reading:
+tools.sources.focus_read. After a successful ingest the allocation is rebuilt
+(tools.sources.after_ingest.refresh_allocation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import duckdb
+
+from tools.context import Context
+from tools.errors import InputError
+from tools.sources.after_ingest import refresh_allocation
+from tools.sources.focus_columns import plan_columns
+from tools.sources.focus_read import StagedFile, file_sha256, stage_file
+from tools.sources.focus_validate import check_staged, typed_select
+from tools.sources.report import IngestReport
+from tools.warehouse import transaction
+
+log = logging.getLogger(__name__)
+
+_DELIVERY_TABLE = "focus_delivery_rows"
+
+
+def delivery_id_for(shas: list[str]) -> str:
+    """Content-derived id: the same set of files is the same delivery."""
+    return "focus-" + hashlib.sha256("\n".join(sorted(shas)).encode()).hexdigest()[:16]
+
+
+def ingest_focus_files(ctx: Context, paths: list[Path]) -> IngestReport:
+    """Ingest FOCUS files as one delivery and rebuild the allocation.
+
+    Args:
+        ctx: the warehouse to write to.
+        paths: FOCUS exports (CSV, CSV.gz or Parquet), any FOCUS version 1.0 to 1.3.
+
+    Returns:
+        An IngestReport with the rows written per table and warnings (pre-1.0 column names
+        mapped, earlier rows replaced by a restatement, or nothing to do).
+
+    Raises:
+        InputError: a file is missing, empty, unreadable or invalid; the message names the
+            file, row, column and the fix, and the warehouse is unchanged.
+    """
+    paths = [Path(p).resolve() for p in paths]
+    if not paths:
+        raise InputError("no FOCUS files given. Fix: allot ingest focus FILE [FILE...]")
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file. Fix: pass the path of a FOCUS CSV, CSV.gz or Parquet export.")
+    shas = [file_sha256(p) for p in paths]
+    _refuse_repeated_files(paths, shas)
+    delivery_id = delivery_id_for(shas)
+    report = IngestReport(source="focus", files=[str(p) for p in paths])
+
+    con = ctx.db
+    if _is_current(con, delivery_id):
+        report.rows = {"billing_rows": 0}
+        report.warnings.append(
+            f"already ingested as delivery {delivery_id} and still current; nothing changed"
+        )
+        return report
+
+    with transaction(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_DELIVERY_TABLE} AS SELECT * FROM billing_rows LIMIT 0")
+        files: list[tuple[StagedFile, str]] = []
+        for index, path in enumerate(paths):
+            staged, version = _stage_and_check(con, path, shas[index], index, delivery_id, report)
+            files.append((staged, version))
+        replaced = _replace_slices(con)
+        written = con.execute(f"SELECT count(*) FROM {_DELIVERY_TABLE}").fetchall()[0][0]
+        _record_delivery(con, ctx, delivery_id, files, written)
+        con.execute(f"DROP TABLE {_DELIVERY_TABLE}")
+    if replaced:
+        report.warnings.append(
+            f"replaced {replaced} earlier rows of the (billing account, billing period) slices "
+            "this delivery restates"
+        )
+    report.rows = {"billing_rows": written, "billing_files": len(files), "billing_deliveries": 1}
+    log.info("focus delivery %s: %d rows from %d files", delivery_id, written, len(files))
+    refresh_allocation(ctx)
+    return report
+
+
+def _refuse_repeated_files(paths: list[Path], shas: list[str]) -> None:
+    seen: dict[str, Path] = {}
+    for path, sha in zip(paths, shas):
+        if sha in seen:
+            raise InputError(
+                f"{seen[sha]} and {path} have the same content (sha256 {sha[:12]}...). "
+                "Fix: pass each export file once."
+            )
+        seen[sha] = path
+
+
+def _is_current(con: duckdb.DuckDBPyConnection, delivery_id: str) -> bool:
+    recorded = con.execute(
+        "SELECT row_count FROM billing_deliveries WHERE delivery_id = ?", [delivery_id]
+    ).fetchall()
+    if not recorded:
+        return False
+    live = con.execute("SELECT count(*) FROM billing_rows WHERE delivery_id = ?", [delivery_id]).fetchall()[0][0]
+    return live == recorded[0][0]
+
+
+def _stage_and_check(
+    con: duckdb.DuckDBPyConnection, path: Path, sha256: str, index: int, delivery_id: str,
+    report: IngestReport,
+) -> tuple[StagedFile, str]:
+    """Stage one file, check it, and append its typed rows to the delivery table."""
+    staged = stage_file(con, path, sha256, f"focus_stage_{index}")
+    plan = plan_columns(staged.columns)
+    check_staged(con, staged, plan)
+    columns, select = typed_select(staged, plan)
+    con.execute(
+        f"INSERT INTO {_DELIVERY_TABLE} ({', '.join(columns)}) {select}",
+        {"delivery_id": delivery_id, "source_file": str(path), "focus_version": plan.version},
+    )
+    con.execute(f"DROP TABLE {staged.table}")
+    if plan.legacy:
+        report.warnings.append(f"{path.name}: pre-1.0 FOCUS column names mapped: {', '.join(plan.legacy)}")
+    log.info("%s: FOCUS %s, %d rows (%s)", path, plan.version, staged.row_count, staged.file_format)
+    return staged, plan.version
+
+
+def _replace_slices(con: duckdb.DuckDBPyConnection) -> int:
+    """Delete the earlier rows of every slice the delivery holds, then insert the delivery."""
+    slices = (
+        f"SELECT DISTINCT billing_account_id, billing_period_start FROM {_DELIVERY_TABLE}"
+    )
+    replaced = con.execute(
+        f"SELECT count(*) FROM billing_rows b WHERE (b.billing_account_id, b.billing_period_start) "
+        f"IN ({slices})"
+    ).fetchall()[0][0]
+    con.execute(
+        f"DELETE FROM billing_rows b USING ({slices}) s "
+        "WHERE b.billing_account_id = s.billing_account_id AND b.billing_period_start = s.billing_period_start"
+    )
+    con.execute(f"INSERT INTO billing_rows SELECT * FROM {_DELIVERY_TABLE}")
+    return replaced
+
+
+def _record_delivery(
+    con: duckdb.DuckDBPyConnection,
+    ctx: Context,
+    delivery_id: str,
+    files: list[tuple[StagedFile, str]],
+    written: int,
+) -> None:
+    con.execute("DELETE FROM billing_files WHERE delivery_id = ?", [delivery_id])
+    con.execute("DELETE FROM billing_deliveries WHERE delivery_id = ?", [delivery_id])
+    con.execute(
+        "INSERT INTO billing_deliveries VALUES (?, ?, 'focus', ?, ?)",
+        [delivery_id, ctx.clock(), [str(s.path) for s, _ in files], written],
+    )
+    con.executemany(
+        "INSERT INTO billing_files VALUES (?, ?, ?, ?, ?)",
+        [[str(s.path), s.sha256, delivery_id, version, s.row_count] for s, version in files],
+    )
