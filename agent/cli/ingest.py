@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -43,3 +44,29 @@ def ingest_metrics(
 
     with open_context(db) as ctx:
         _print(ingest_metrics_file(ctx, path, cluster=cluster))
+
+
+@ingest_app.command("kubernetes")
+def ingest_kubernetes(
+    cluster: Annotated[str, typer.Option(help="Cluster name, as allocation and queries will call it.")],
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(help="Folder of `kubectl get -o json` List dumps (*.json).", file_okay=False),
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(help="When the snapshot was taken (UTC; default: the newest dump file's mtime)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Ingest Kubernetes state: nodes, pods, controllers, volumes, services, HPAs, jobs, events."""
+    if snapshot is None:
+        raise typer.BadParameter("pass --snapshot DIR", param_hint="--snapshot")
+    from tools.sources.kubernetes_objects import ingest_objects
+    from tools.sources.kubernetes_snapshot import read_snapshot_dir
+
+    objects, files, written = read_snapshot_dir(snapshot)
+    with open_context(db) as ctx:
+        report = ingest_objects(ctx, cluster, objects, at or written)
+    report.files = [str(f) for f in files]
+    _print(report)
