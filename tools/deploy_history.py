@@ -1,0 +1,335 @@
+"""Tool ``deploy_history``: what changed in a cluster during a window.
+
+Sources, all read from the warehouse (nothing is fetched here):
+
+* ReplicaSet revisions (``k8s_objects`` kind ReplicaSet): the
+  ``deployment.kubernetes.io/revision`` annotation orders the revisions of a Deployment; a
+  revision created in the window is a change, with its image and resource-request/limit
+  differences against the previous revision.
+* Spec fields over time (``workload_spec_hours``): a value that differs from the same
+  field's previous hourly value is a change (replicas, parallelism, completions, schedule,
+  suspend, concurrency_policy, hpa_min, hpa_max). ``hpa_current`` / ``hpa_desired`` move every
+  hour and are left to the scaling events.
+* Job runs (``job_runs``): successive runs of the same CronJob (or Job group) whose
+  parallelism or completions differ.
+* New and deleted workloads (``workloads``) and namespaces (``namespaces``).
+* Kubernetes events about scaling (``events``: ScalingReplicaSet, SuccessfulCreate, ...).
+
+Every change names its object and the top controller (workload) it belongs to, and the
+explain drivers it can account for (``drivers``), so explain can line changes up with drivers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.context import Context
+from tools.windows import Window, data_range, parse_window
+
+SCALING_EVENT_REASONS = (
+    "ScalingReplicaSet", "SuccessfulCreate", "SuccessfulDelete", "SuccessfulRescale",
+    "SawCompletedJob", "SuccessfulCreatePod", "TriggeredScaleUp", "ScaleDown", "NotTriggerScaleUp",
+)
+# Which explain drivers a change of this field can account for.
+FIELD_DRIVERS: dict[str, list[str]] = {
+    "replicas": ["pod_hours", "gpu_hours"],
+    "parallelism": ["pod_hours", "gpu_hours"],
+    "completions": ["pod_hours", "gpu_hours"],
+    "schedule": ["pod_hours", "gpu_hours"],
+    "suspend": ["pod_hours", "gpu_hours"],
+    "concurrency_policy": ["pod_hours", "gpu_hours"],
+    "hpa_min": ["pod_hours", "gpu_hours"],
+    "hpa_max": ["pod_hours", "gpu_hours"],
+    "revision": ["requests", "usage_above_requests", "pod_hours"],
+    "image": ["usage_above_requests", "requests"],
+    "requests": ["requests", "gpu_hours"],
+    "limits": ["usage_above_requests"],
+    "created": ["new_or_removed", "pod_hours"],
+    "deleted": ["new_or_removed", "pod_hours"],
+    "event": ["pod_hours", "gpu_hours"],
+}
+SKIPPED_SPEC_FIELDS = ("hpa_current", "hpa_desired")
+
+
+class Change(BaseModel):
+    """One change to one Kubernetes object, with when and from what to what."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    timestamp: datetime = Field(description="When the change happened (naive UTC; hour precision for spec hours).")
+    cluster: str
+    namespace: str = Field(description="'' for cluster-scoped objects.")
+    kind: str = Field(description="Kind of the object that changed, e.g. ReplicaSet, CronJob, Namespace.")
+    name: str
+    workload_kind: str | None = Field(None, description="Top controller the object belongs to, when known.")
+    workload_name: str | None = None
+    field: str = Field(description="What changed: revision, image[c], requests[c].cpu, replicas, parallelism, "
+                       "schedule, created, deleted, event:<reason>, ...")
+    from_value: str | None = Field(None, alias="from")
+    to_value: str | None = Field(None, alias="to")
+    source: Literal["replicaset", "spec_hours", "job_runs", "workloads", "namespaces", "events"]
+    drivers: list[str] = Field(default_factory=list, description="Explain drivers this change can account for.")
+
+    def describe(self) -> str:
+        obj = f"{self.namespace + '/' if self.namespace else ''}{self.kind}/{self.name}"
+        if self.from_value is None and self.to_value is None:
+            what = self.field
+        else:
+            what = f"{self.field} {self.from_value if self.from_value is not None else '∅'} -> {self.to_value if self.to_value is not None else '∅'}"
+        return f"{self.timestamp:%Y-%m-%d %H:%M} {obj}: {what}"
+
+
+class DeployHistoryInput(BaseModel):
+    """Which cluster and window to list changes for."""
+
+    cluster: str = Field(description="Cluster name as stored in the warehouse.")
+    window: str = Field("this-week", description="Window: this-week, previous-week, last-30d, 2026-W47, A..B, all.")
+    namespace: str | None = Field(None, description="Only changes in this namespace.")
+    include_events: bool = Field(True, description="Include Kubernetes scaling events.")
+
+
+class DeployHistoryOutput(BaseModel):
+    """Changes in the window, oldest first."""
+
+    status: Literal["ok", "no_data", "error"]
+    reason: str | None = Field(None, description="Why there is no data, when status is no_data.")
+    cluster: str
+    window: Window
+    changes: list[Change] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict, description="Number of changes per source.")
+
+
+def _controllers(ctx: Context, cluster: str) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(namespace, kind, name) -> direct controller, for everything but Pods."""
+    rows = ctx.db.execute(
+        "SELECT namespace, kind, name, owner_kind, owner_name FROM owner_edges WHERE cluster = ? AND kind <> 'Pod'",
+        [cluster],
+    ).fetchall()
+    edges = {(ns, k, n): (ok, on) for ns, k, n, ok, on in rows}
+    # Jobs without a CronJob belong to whatever workload their pods were grouped into.
+    for ns, job, wk, wn in ctx.db.execute(
+        "SELECT DISTINCT namespace, owner_name, workload_kind, workload_name FROM pods "
+        "WHERE cluster = ? AND owner_kind = 'Job'", [cluster]
+    ).fetchall():
+        if (ns, "Job", job) not in edges and (wk, wn) != ("Job", job):
+            edges[(ns, "Job", job)] = (wk, wn)
+    return edges
+
+
+def top_controller(edges: dict, namespace: str, kind: str, name: str) -> tuple[str, str]:
+    """Follow controller edges up to the top (at most 4 hops)."""
+    for _ in range(4):
+        up = edges.get((namespace, kind, name))
+        if up is None:
+            break
+        kind, name = up
+    return kind, name
+
+
+def _replicaset_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+    rows = ctx.db.execute(
+        "SELECT namespace, name, created_at, owner_kind, owner_name, "
+        "annotations['deployment.kubernetes.io/revision'] AS rev, raw::VARCHAR "
+        "FROM k8s_objects WHERE cluster = ? AND kind = 'ReplicaSet'",
+        [cluster],
+    ).fetchall()
+    by_owner: dict[tuple[str, str, str], list] = {}
+    for ns, name, created, okind, oname, rev, raw in rows:
+        try:
+            revision = int(rev) if rev is not None else None
+        except ValueError:
+            revision = None
+        by_owner.setdefault((ns, okind or "ReplicaSet", oname or name), []).append((revision, created, name, json.loads(raw)))
+    changes: list[Change] = []
+    for (ns, okind, oname), revs in by_owner.items():
+        revs.sort(key=lambda r: (r[0] if r[0] is not None else -1, r[1] or datetime.min))
+        wk, wn = top_controller(edges, ns, okind, oname) if okind != "ReplicaSet" else ("ReplicaSet", oname)
+        for prev, cur in zip([None] + revs[:-1], revs):
+            revision, created, name, obj = cur
+            if created is None or not window.contains(created):
+                continue
+            base = dict(timestamp=created, cluster=cluster, namespace=ns, kind="ReplicaSet", name=name,
+                        workload_kind=wk, workload_name=wn, source="replicaset")
+            changes.append(Change(**base, field="revision", from_value=None if prev is None else str(prev[0]),
+                                  to_value=None if revision is None else str(revision), drivers=FIELD_DRIVERS["revision"]))
+            if prev is not None:
+                changes.extend(_template_diff(prev[3], obj, base))
+    return changes
+
+
+def _containers(obj: dict) -> dict[str, dict]:
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return {c.get("name", "?"): c for c in spec.get("containers") or []}
+
+
+def _template_diff(old: dict, new: dict, base: dict) -> list[Change]:
+    """Image and resource differences between two pod templates."""
+    out: list[Change] = []
+    before, after = _containers(old), _containers(new)
+    for cname in sorted(set(before) | set(after)):
+        a, b = before.get(cname, {}), after.get(cname, {})
+        if a.get("image") != b.get("image"):
+            out.append(Change(**base, field=f"image[{cname}]", from_value=a.get("image"), to_value=b.get("image"),
+                              drivers=FIELD_DRIVERS["image"]))
+        for section in ("requests", "limits"):
+            ra = (a.get("resources") or {}).get(section) or {}
+            rb = (b.get("resources") or {}).get(section) or {}
+            for res in sorted(set(ra) | set(rb)):
+                if str(ra.get(res)) != str(rb.get(res)):
+                    out.append(Change(**base, field=f"{section}[{cname}].{res}",
+                                      from_value=None if res not in ra else str(ra[res]),
+                                      to_value=None if res not in rb else str(rb[res]),
+                                      drivers=FIELD_DRIVERS[section]))
+    return out
+
+
+def _spec_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+    rows = ctx.db.execute(
+        """
+        SELECT hour, namespace, kind, name, field, prev, value FROM (
+            SELECT hour, namespace, kind, name, field, value,
+                   lag(value) OVER (PARTITION BY namespace, kind, name, field ORDER BY hour) AS prev,
+                   lag(hour) OVER (PARTITION BY namespace, kind, name, field ORDER BY hour) AS prev_hour
+            FROM workload_spec_hours
+            WHERE cluster = ? AND hour < ? AND field NOT IN ('hpa_current', 'hpa_desired')
+        )
+        WHERE hour >= ? AND prev_hour IS NOT NULL AND prev IS DISTINCT FROM value
+        ORDER BY hour, namespace, kind, name, field
+        """,
+        [cluster, window.end, window.start],
+    ).fetchall()
+    return [
+        Change(timestamp=hour, cluster=cluster, namespace=ns, kind=kind, name=name,
+               workload_kind=top_controller(edges, ns, kind, name)[0],
+               workload_name=top_controller(edges, ns, kind, name)[1],
+               field=field, from_value=prev, to_value=value, source="spec_hours",
+               drivers=FIELD_DRIVERS.get(field, ["pod_hours"]))
+        for hour, ns, kind, name, field, prev, value in rows
+    ]
+
+
+def _job_run_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+    """Successive Job runs of one CronJob / Job group whose parallelism or completions differ."""
+    rows = ctx.db.execute(
+        "SELECT namespace, job, cronjob, coalesce(created_at, start_time) AS ts, parallelism, completions "
+        "FROM job_runs WHERE cluster = ? AND coalesce(created_at, start_time) < ? ORDER BY ts, job",
+        [cluster, window.end],
+    ).fetchall()
+    last: dict[tuple[str, str, str], tuple] = {}
+    changes: list[Change] = []
+    for ns, job, cronjob, ts, par, comp in rows:
+        if ts is None:
+            continue
+        wk, wn = ("CronJob", cronjob) if cronjob else top_controller(edges, ns, "Job", job)
+        group = (ns, wk, wn)
+        prev = last.get(group)
+        last[group] = (par, comp)
+        if prev is None or not window.contains(ts) or wk == "Job" and wn == job:
+            continue
+        for field, old, new in (("parallelism", prev[0], par), ("completions", prev[1], comp)):
+            if old is not None and new is not None and old != new:
+                changes.append(Change(timestamp=ts, cluster=cluster, namespace=ns, kind=wk, name=wn,
+                                      workload_kind=wk, workload_name=wn, field=field, from_value=str(old),
+                                      to_value=str(new), source="job_runs", drivers=FIELD_DRIVERS[field]))
+    return changes
+
+
+def _lifecycle_changes(ctx: Context, cluster: str, window: Window) -> list[Change]:
+    """Workloads and namespaces created or deleted inside the window (not at the data's edges)."""
+    rng = data_range(ctx, cluster)
+    first = rng.first if rng else datetime.min
+    last_end = rng.last_end if rng else datetime.max
+    out: list[Change] = []
+    rows = ctx.db.execute(
+        "SELECT namespace, kind, name, coalesce(created_at, first_seen), last_seen FROM workloads WHERE cluster = ?",
+        [cluster],
+    ).fetchall()
+    for ns, kind, name, born, last_seen in rows:
+        base = dict(cluster=cluster, namespace=ns, kind=kind, name=name, workload_kind=kind, workload_name=name,
+                    source="workloads")
+        if born is not None and window.contains(born) and born > first:
+            out.append(Change(**base, timestamp=born, field="created", to_value=name, drivers=FIELD_DRIVERS["created"]))
+        gone = last_seen + timedelta(hours=1) if last_seen is not None else None
+        if gone is not None and window.contains(gone) and gone < last_end:
+            out.append(Change(**base, timestamp=gone, field="deleted", from_value=name, drivers=FIELD_DRIVERS["deleted"]))
+    for ns, created, deleted in ctx.db.execute(
+        "SELECT namespace, created_at, deleted_at FROM namespaces WHERE cluster = ?", [cluster]
+    ).fetchall():
+        base = dict(cluster=cluster, namespace=ns, kind="Namespace", name=ns, source="namespaces")
+        if created is not None and window.contains(created) and created > first:
+            out.append(Change(**base, timestamp=created, field="created", to_value=ns, drivers=FIELD_DRIVERS["created"]))
+        if deleted is not None and window.contains(deleted):
+            out.append(Change(**base, timestamp=deleted, field="deleted", from_value=ns, drivers=FIELD_DRIVERS["deleted"]))
+    return out
+
+
+def _event_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+    placeholders = ", ".join("?" for _ in SCALING_EVENT_REASONS)
+    rows = ctx.db.execute(
+        f"SELECT coalesce(last_ts, first_ts), namespace, involved_kind, involved_name, reason, message, count "
+        f"FROM events WHERE cluster = ? AND reason IN ({placeholders}) "
+        f"AND coalesce(last_ts, first_ts) >= ? AND coalesce(last_ts, first_ts) < ? ORDER BY 1, name",
+        [cluster, *SCALING_EVENT_REASONS, window.start, window.end],
+    ).fetchall()
+    out = []
+    for ts, ns, kind, name, reason, message, count in rows:
+        wk, wn = top_controller(edges, ns, kind or "", name or "")
+        out.append(Change(timestamp=ts, cluster=cluster, namespace=ns, kind=kind or "", name=name or "",
+                          workload_kind=wk, workload_name=wn, field=f"event:{reason}",
+                          to_value=(message or "") + (f" (x{count})" if count and count > 1 else ""),
+                          source="events", drivers=FIELD_DRIVERS["event"]))
+    return out
+
+
+def collect_changes(ctx: Context, cluster: str, window: Window, *, include_events: bool = True) -> list[Change]:
+    """Every change in ``window`` for ``cluster``, oldest first (the pure core of the tool)."""
+    edges = _controllers(ctx, cluster)
+    changes = (
+        _replicaset_changes(ctx, cluster, window, edges)
+        + _spec_changes(ctx, cluster, window, edges)
+        + _job_run_changes(ctx, cluster, window, edges)
+        + _lifecycle_changes(ctx, cluster, window)
+        + (_event_changes(ctx, cluster, window, edges) if include_events else [])
+    )
+    changes.sort(key=lambda c: (c.timestamp, c.namespace, c.kind, c.name, c.field))
+    return changes
+
+
+def deploy_history(ctx: Context, args: DeployHistoryInput) -> DeployHistoryOutput:
+    """List what changed in a cluster during a window: deploys, scaling, new and removed workloads.
+
+    Covers ReplicaSet revisions (image and resource changes vs the previous revision),
+    replica / HPA bound / Job parallelism / CronJob schedule changes, workloads and namespaces
+    created or deleted, and Kubernetes scaling events. Each change carries its timestamp, the
+    object (cluster/namespace/kind/name) it touched, the field, and the from and to values.
+
+    Args:
+        ctx: Warehouse context.
+        args: Cluster, window and optional namespace filter.
+
+    Returns:
+        The changes, oldest first; status no_data when nothing changed or the cluster is unknown.
+    """
+    window = parse_window(ctx, args.window, cluster=args.cluster) if data_range(ctx, args.cluster) else None
+    if window is None:
+        known = [r[0] for r in ctx.db.execute("SELECT DISTINCT cluster FROM pod_hours ORDER BY 1").fetchall()]
+        return DeployHistoryOutput(
+            status="no_data", cluster=args.cluster,
+            window=Window(start=datetime(1970, 1, 1), end=datetime(1970, 1, 2), label=args.window),
+            reason=f"no hourly data for cluster {args.cluster!r}; clusters with data: {', '.join(known) or 'none'}",
+        )
+    changes = collect_changes(ctx, args.cluster, window, include_events=args.include_events)
+    if args.namespace is not None:
+        changes = [c for c in changes if c.namespace == args.namespace]
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.source] = counts.get(c.source, 0) + 1
+    if not changes:
+        where = f" in namespace {args.namespace!r}" if args.namespace else ""
+        return DeployHistoryOutput(status="no_data", cluster=args.cluster, window=window,
+                                   reason=f"no recorded changes{where} in {window.describe()}")
+    return DeployHistoryOutput(status="ok", cluster=args.cluster, window=window, changes=changes, counts=counts)
