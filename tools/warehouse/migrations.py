@@ -429,8 +429,11 @@ CREATE TABLE allocation_hours (
     observability_cost  DOUBLE NOT NULL,
     other_cost          DOUBLE NOT NULL,
     cost                DOUBLE NOT NULL,   -- sum of the parts above
-    -- quantities behind the cost, for explain's drivers (NULL where they do not apply)
-    pod_hours           DOUBLE,
+    -- quantities behind the cost, for explain's drivers (NULL where they do not apply).
+    -- Workload and shared-namespace rows: sums over their pod-hours, each weighted by the
+    -- pod's running fraction. Idle rows: the node pool's unclaimed capacity in the
+    -- *_charged_* and gpu_hours columns (allocatable minus what pods paid for).
+    pod_hours           DOUBLE,            -- running pod-hours: sum of pod_hours.fraction
     cpu_request_hours   DOUBLE,            -- core-hours requested
     memory_request_gib_hours DOUBLE,
     cpu_usage_hours     DOUBLE,            -- core-hours used (measured part)
@@ -440,13 +443,15 @@ CREATE TABLE allocation_hours (
     gpu_hours           DOUBLE
 );
 
--- Billing rows tied to a cluster and what they pay for (node, volume, load_balancer,
--- control_plane, network, observability, other), per hour.
+-- The bill spread over hours, with the cluster and what each row pays for: node, volume,
+-- load_balancer, control_plane, network, observability, other (cluster cost that cannot be
+-- traced) or external (cluster ''). Sums to billing_rows exactly (both cost columns).
 CREATE TABLE billing_attribution (
     cluster         VARCHAR NOT NULL,      -- '' for out-of-cluster services
     hour            TIMESTAMP NOT NULL,
     kind            VARCHAR NOT NULL,
     resource_id     VARCHAR,
+    resource_name   VARCHAR,
     service_name    VARCHAR,
     billed_cost     DOUBLE NOT NULL,
     effective_cost  DOUBLE NOT NULL

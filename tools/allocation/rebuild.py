@@ -1,0 +1,164 @@
+"""``rebuild_allocation``: recompute billing_attribution, allocation_hours and workload_owners.
+
+The whole warehouse is recomputed in one transaction (all or nothing), as a fixed sequence
+of set-based SQL steps; ``pod_hours`` is scanned once for the charges (plus once, joined to
+``pod_volumes``, for volume mounts). The steps and their rules live in their modules:
+
+1. ``attribution``   bill rows -> cluster, kind, hour (billing_attribution)
+2. ``node_costs``    node-hour price (billed or estimated) and CPU/memory/GPU split
+3. ``pod_costs``     pod charges max(request, usage), idle per node pool
+4. ``cluster_costs`` volumes, load balancers, network, logging, control plane, other, external
+5. ``buckets``       parts -> buckets (shared namespaces, DaemonSets) -> allocation_hours
+6. ``owners``        owner labels per workload -> workload_owners
+
+Caveats (estimated nodes, pods on unknown nodes, unmeasured network or log volume,
+untraceable cost) are written to ``data_caveats`` with source ``allocation``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+import duckdb
+from pydantic import BaseModel, Field
+
+from tools.allocation.attribution import build_billing_attribution
+from tools.allocation.buckets import create_parts_table, write_allocation_hours
+from tools.allocation.cluster_costs import (
+    insert_fixed_parts,
+    insert_load_balancer_parts,
+    insert_network_parts,
+    insert_observability_parts,
+    insert_volume_parts,
+)
+from tools.allocation.node_costs import build_node_costs, cost_column
+from tools.allocation.owners import build_workload_owners, load_owner_patterns
+from tools.allocation.pod_costs import build_pod_aggregate, insert_pod_parts, unknown_node_pod_hours
+from tools.context import Context
+
+log = logging.getLogger(__name__)
+
+TEMP_TABLES = (
+    "_alloc_resources", "_alloc_node_map", "_alloc_pv_map", "_alloc_lb_map", "_alloc_cluster_ids",
+    "_alloc_targets", "_alloc_prices", "_alloc_node_bill", "_alloc_node_cost", "_alloc_node_unallocated",
+    "_alloc_pod_agg", "_alloc_node_use", "_alloc_parts", "_alloc_mounts", "_alloc_volume_cost",
+    "_alloc_shared_ns", "_alloc_owner_patterns",
+)
+
+
+class AllocationSummary(BaseModel):
+    """What a rebuild produced: totals in the chosen cost basis, and the caveats."""
+
+    cost_basis: str = Field(description="effective (EffectiveCost) or billed (BilledCost)")
+    billed_total: float = Field(description="the bill's total in the cost basis")
+    allocated_total: float = Field(description="allocation_hours total priced from the bill")
+    estimated_total: float = Field(description="allocation_hours total priced from the price table")
+    difference: float = Field(description="allocated_total - billed_total")
+    first_hour: datetime | None = None
+    last_hour: datetime | None = None
+    clusters: list[str] = Field(default_factory=list)
+    rows: dict[str, int] = Field(default_factory=dict, description="rows written per table")
+    pod_hours: float = Field(0.0, description="running pod-hours allocated")
+    caveats: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _begin(con: duckdb.DuckDBPyConnection) -> bool:
+    """Start a transaction unless the caller already holds one; True when we own it."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+        return True
+    except duckdb.TransactionException:
+        return False
+
+
+def _caveats(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    for cluster, nodes, hours, cost, names in con.execute(
+        """
+        SELECT cluster, count(DISTINCT node), count(*), sum(cost), string_agg(DISTINCT node, ', ' ORDER BY node)
+        FROM _alloc_node_cost WHERE estimated GROUP BY cluster ORDER BY cluster
+        """
+    ).fetchall():
+        shown = names if len(names) <= 200 else names[:200] + "..."
+        out.append((cluster, "node_unbilled",
+                    f"{nodes} node(s) had no billing row for {hours} node-hour(s); priced from the on-demand "
+                    f"price table as estimated ({cost:.2f}), not part of the billed total: {shown}"))
+    for cluster, pod_hours in unknown_node_pod_hours(con):
+        out.append((cluster, "pod_on_unknown_node",
+                    f"{pod_hours:.1f} pod-hour(s) ran on nodes with no node data; priced estimated at fallback rates"))
+    for code, name, what in (("no_network_metric", "__shared__:network", "pod network_tx_bytes"),
+                             ("no_log_metric", "__shared__:observability", "namespace log bytes")):
+        for cluster, hours, cost in con.execute(
+            "SELECT cluster, count(DISTINCT hour), sum(cost) FROM allocation_hours WHERE workload_name = ? "
+            "GROUP BY cluster ORDER BY cluster", [name]
+        ).fetchall():
+            out.append((cluster, code, f"{hours} hour(s) without {what}: {cost:.2f} kept as {name}"))
+    for cluster, cost in con.execute(
+        "SELECT cluster, sum(cost) FROM allocation_hours WHERE bucket = 'unallocated' GROUP BY cluster ORDER BY cluster"
+    ).fetchall():
+        out.append((cluster, "unallocated_cost",
+                    f"{cost:.2f} of cluster cost could not be traced to a node, volume, Service or pod "
+                    "(__unallocated__)"))
+    return out
+
+
+def rebuild_allocation(ctx: Context) -> AllocationSummary:
+    """Recompute billing_attribution, allocation_hours and workload_owners from the warehouse."""
+    started = time.perf_counter()
+    con = ctx.db
+    settings = ctx.settings.allocation
+    patterns = load_owner_patterns(settings.owners_file)
+    cost = cost_column(settings)
+    owns = _begin(con)
+    try:
+        rows = {"billing_attribution": build_billing_attribution(con)}
+        build_node_costs(con, settings)
+        create_parts_table(con)
+        build_pod_aggregate(con)
+        insert_pod_parts(con)
+        insert_volume_parts(con, cost)
+        insert_load_balancer_parts(con, cost)
+        insert_network_parts(con, cost)
+        insert_observability_parts(con, cost)
+        insert_fixed_parts(con, cost)
+        rows["allocation_hours"] = write_allocation_hours(con, settings)
+        rows["workload_owners"] = build_workload_owners(con, patterns)
+        caveats = _caveats(con)
+        con.execute("DELETE FROM data_caveats WHERE source = 'allocation'")
+        if caveats:
+            now = ctx.clock()
+            con.executemany(
+                "INSERT INTO data_caveats VALUES (?, 'allocation', ?, ?, ?)",
+                [[cluster, code, message, now] for cluster, code, message in caveats],
+            )
+        for table in TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    except BaseException:
+        if owns:
+            con.execute("ROLLBACK")
+        raise
+    if owns:
+        con.execute("COMMIT")
+    billed = con.execute(f"SELECT coalesce(sum({cost}), 0) FROM billing_rows").fetchone()[0]
+    allocated, estimated, first, last, pod_hours = con.execute(
+        """
+        SELECT coalesce(sum(cost) FILTER (WHERE NOT estimated), 0), coalesce(sum(cost) FILTER (WHERE estimated), 0),
+               min(hour), max(hour), coalesce(sum(pod_hours), 0)
+        FROM allocation_hours
+        """
+    ).fetchone()
+    clusters = [r[0] for r in con.execute(
+        "SELECT DISTINCT cluster FROM allocation_hours WHERE cluster <> '' ORDER BY 1").fetchall()]
+    summary = AllocationSummary(
+        cost_basis=settings.cost_basis, billed_total=billed, allocated_total=allocated,
+        estimated_total=estimated, difference=allocated - billed, first_hour=first, last_hour=last,
+        clusters=clusters, rows=rows, pod_hours=pod_hours,
+        caveats=[f"{cluster or 'bill'}: {message}" for cluster, _, message in caveats],
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    log.info("allocation rebuilt: %s rows, billed %.2f, allocated %.2f, estimated %.2f in %.2fs",
+             rows.get("allocation_hours"), billed, allocated, estimated, summary.seconds)
+    return summary
