@@ -48,20 +48,46 @@ def ingest_metrics(
 
 @ingest_app.command("kubernetes")
 def ingest_kubernetes(
-    cluster: Annotated[str, typer.Option(help="Cluster name, as allocation and queries will call it.")],
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Cluster name, as allocation and queries will call it (live mode: default the "
+                          "kubeconfig's cluster name, an EKS ARN or gke_P_Z_NAME shortened to NAME)."),
+    ] = None,
     snapshot: Annotated[
         Path | None,
         typer.Option(help="Folder of `kubectl get -o json` List dumps (*.json).", file_okay=False),
     ] = None,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(help="Live mode: kubeconfig file (default $KUBECONFIG, else ~/.kube/config).", dir_okay=False),
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="Live mode: kubeconfig context (default: current-context).")] = None,
     at: Annotated[
         datetime | None,
         typer.Option(help="When the snapshot was taken (UTC; default: the newest dump file's mtime)."),
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Ingest Kubernetes state: nodes, pods, controllers, volumes, services, HPAs, jobs, events."""
+    """Ingest Kubernetes state: nodes, pods, controllers, volumes, services, HPAs, jobs, events.
+
+    With --snapshot DIR it reads kubectl List dumps; otherwise it reads the live cluster of the
+    kubeconfig context, read-only (get/list/watch; deploy/rbac.yaml grants exactly that).
+    """
     if snapshot is None:
-        raise typer.BadParameter("pass --snapshot DIR", param_hint="--snapshot")
+        if at is not None:
+            raise typer.BadParameter("--at applies to --snapshot only; a live read is taken now", param_hint="--at")
+        from agent.cli.progress import progress_reporter
+        from tools.sources.kubernetes_live import ingest_live_cluster
+
+        with open_context(db) as ctx, progress_reporter("kubernetes") as progress:
+            report = ingest_live_cluster(ctx, kubeconfig, context, cluster, progress=progress)
+        _print(report)
+        return
+    if kubeconfig is not None or context is not None:
+        raise typer.BadParameter("--kubeconfig/--context read a live cluster; drop them with --snapshot DIR",
+                                 param_hint="--snapshot")
+    if not cluster:
+        raise typer.BadParameter("pass --cluster NAME with --snapshot DIR", param_hint="--cluster")
     from tools.sources.kubernetes_objects import ingest_objects
     from tools.sources.kubernetes_snapshot import read_snapshot_dir
 
