@@ -214,10 +214,24 @@ def _spec_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> li
 
 def _job_run_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
     """Successive Job runs of one CronJob / Job group whose parallelism or completions differ."""
+    # job_runs first; a Job's spec hours fill what kube_job_* left empty.
     rows = ctx.db.execute(
-        "SELECT namespace, job, cronjob, coalesce(created_at, start_time) AS ts, parallelism, completions "
-        "FROM job_runs WHERE cluster = ? AND coalesce(created_at, start_time) < ? ORDER BY ts, job",
-        [cluster, window.end],
+        """
+        WITH runs AS (SELECT * FROM job_runs WHERE cluster = ?),
+        spec AS (
+            SELECT namespace, name AS job, min(hour) AS first_hour,
+                   max(TRY_CAST(value AS INTEGER)) FILTER (WHERE field = 'parallelism') AS par,
+                   max(TRY_CAST(value AS INTEGER)) FILTER (WHERE field = 'completions') AS comp
+            FROM workload_spec_hours WHERE cluster = ? AND kind = 'Job' GROUP BY ALL
+        )
+        SELECT coalesce(r.namespace, s.namespace), coalesce(r.job, s.job), r.cronjob,
+               coalesce(r.created_at, r.start_time, s.first_hour) AS ts,
+               coalesce(r.parallelism, s.par), coalesce(r.completions, s.comp)
+        FROM runs r FULL OUTER JOIN spec s ON r.namespace = s.namespace AND r.job = s.job
+        WHERE coalesce(r.created_at, r.start_time, s.first_hour) < ?
+        ORDER BY ts, 2
+        """,
+        [cluster, cluster, window.end],
     ).fetchall()
     last: dict[tuple[str, str, str], tuple] = {}
     changes: list[Change] = []

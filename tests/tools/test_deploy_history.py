@@ -1,0 +1,118 @@
+"""deploy_history on hand-made ReplicaSets, spec hours, Job runs, lifecycles and events."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.tools.cost_worlds import pod_hour
+from tools.deploy_history import DeployHistoryInput, deploy_history
+
+WINDOW = "2026-11-21..2026-11-28"
+
+
+def replicaset(ctx, name, revision, created, image, requests):
+    raw = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+           "metadata": {"name": name, "namespace": "shop",
+                        "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                        "ownerReferences": [{"kind": "Deployment", "name": "api", "controller": True}]},
+           "spec": {"template": {"spec": {"containers": [
+               {"name": "app", "image": image, "resources": {"requests": requests}}]}}}}
+    ctx.db.execute(
+        "INSERT INTO k8s_objects (cluster, kind, namespace, name, created_at, labels, annotations, owner_kind, "
+        "owner_name, raw, snapshot_at) VALUES ('gke', 'ReplicaSet', 'shop', ?, ?, MAP {}, "
+        "MAP {'deployment.kubernetes.io/revision': ?}, 'Deployment', 'api', ?, '2026-11-28')",
+        [name, created, str(revision), json.dumps(raw)],
+    )
+    ctx.db.execute("INSERT INTO owner_edges VALUES ('gke', 'shop', 'ReplicaSet', ?, 'Deployment', 'api')", [name])
+
+
+def spec_hours(ctx, kind, name, field, values, start, namespace="shop"):
+    for i, value in enumerate(values):
+        ctx.db.execute("INSERT INTO workload_spec_hours VALUES ('gke', ?, ?, ?, ?, ?, ?)",
+                       [start + timedelta(hours=i), namespace, kind, name, field, value])
+
+
+@pytest.fixture
+def world(ctx):
+    pod_hour(ctx, datetime(2026, 11, 10, 0), "shop", "api-1")
+    pod_hour(ctx, datetime(2026, 11, 27, 23), "shop", "api-1")
+    replicaset(ctx, "api-aaa", 1, datetime(2026, 11, 10, 3), "shop/api:v1", {"cpu": "500m", "memory": "1Gi"})
+    replicaset(ctx, "api-bbb", 2, datetime(2026, 11, 23, 9), "shop/api:v2", {"cpu": "1", "memory": "1Gi"})
+    replicaset(ctx, "api-ccc", 3, datetime(2026, 11, 25, 14), "shop/api:v2", {"cpu": "1", "memory": "2Gi"})
+    # replicas 3 until 2026-11-22 05:00, 6 from 06:00; a change before the window is not listed
+    spec_hours(ctx, "Deployment", "api", "replicas", ["2"] + ["3"] * 31 + ["6"] * 5, datetime(2026, 11, 20, 22))
+    spec_hours(ctx, "Deployment", "api", "hpa_current", ["3", "4", "5"], datetime(2026, 11, 22, 0))
+    spec_hours(ctx, "CronJob", "nightly", "schedule", ["0 2 * * *", "0 2 * * *", "0 */6 * * *"],
+               datetime(2026, 11, 24, 0), namespace="ai-evals")
+    ctx.db.execute(
+        "INSERT INTO job_runs (cluster, namespace, job, cronjob, created_at, parallelism, completions) VALUES "
+        "('gke', 'ai-evals', 'nightly-1', 'nightly', '2026-11-20 02:00', 2, 2),"
+        "('gke', 'ai-evals', 'nightly-2', 'nightly', '2026-11-22 02:00', 2, 2),"
+        "('gke', 'ai-evals', 'nightly-3', 'nightly', '2026-11-23 02:00', 4, 2)"
+    )
+    ctx.db.execute(
+        "INSERT INTO workloads (cluster, namespace, kind, name, created_at, first_seen, last_seen) VALUES "
+        "('gke', 'shop', 'Deployment', 'api', '2026-11-01', '2026-11-10', '2026-11-27 23:00'),"
+        "('gke', 'ml', 'Deployment', 'trainer', NULL, '2026-11-24 05:00', '2026-11-27 23:00'),"
+        "('gke', 'shop', 'Deployment', 'legacy', '2026-10-01', '2026-11-10', '2026-11-26 09:00')"
+    )
+    ctx.db.execute("INSERT INTO namespaces (cluster, namespace, created_at) VALUES "
+                   "('gke', 'ml', '2026-11-24 04:30'), ('gke', 'shop', '2026-10-01')")
+    ctx.db.execute(
+        "INSERT INTO events (cluster, namespace, involved_kind, involved_name, reason, message, type, first_ts, "
+        "last_ts, count, name) VALUES "
+        "('gke', 'shop', 'Deployment', 'api', 'ScalingReplicaSet', 'Scaled up replica set api-ccc to 6', "
+        "'Normal', '2026-11-22 06:10', '2026-11-22 06:10', 1, 'e1'),"
+        "('gke', 'shop', 'ReplicaSet', 'api-ccc', 'SuccessfulCreate', 'Created pod: api-ccc-x', 'Normal', "
+        "'2026-11-25 14:01', '2026-11-25 14:05', 3, 'e2'),"
+        "('gke', 'shop', 'Pod', 'api-ccc-x', 'Pulled', 'pulled image', 'Normal', "
+        "'2026-11-25 14:02', '2026-11-25 14:02', 1, 'e3'),"
+        "('gke', 'shop', 'Deployment', 'api', 'ScalingReplicaSet', 'old', 'Normal', "
+        "'2026-11-12 06:10', '2026-11-12 06:10', 1, 'e4')"
+    )
+    return ctx
+
+
+def table(out):
+    return [(c.timestamp, c.namespace, c.kind, c.name, c.field, c.from_value, c.to_value) for c in out.changes]
+
+
+def test_all_changes_in_window(world):
+    out = deploy_history(world, DeployHistoryInput(cluster="gke", window=WINDOW))
+    assert out.status == "ok"
+    assert table(out) == [
+        (datetime(2026, 11, 22, 6), "shop", "Deployment", "api", "replicas", "3", "6"),
+        (datetime(2026, 11, 22, 6, 10), "shop", "Deployment", "api", "event:ScalingReplicaSet", None,
+         "Scaled up replica set api-ccc to 6"),
+        (datetime(2026, 11, 23, 2), "ai-evals", "CronJob", "nightly", "parallelism", "2", "4"),
+        (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "image[app]", "shop/api:v1", "shop/api:v2"),
+        (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "requests[app].cpu", "500m", "1"),
+        (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "revision", "1", "2"),
+        (datetime(2026, 11, 24, 2), "ai-evals", "CronJob", "nightly", "schedule", "0 2 * * *", "0 */6 * * *"),
+        (datetime(2026, 11, 24, 4, 30), "ml", "Namespace", "ml", "created", None, "ml"),
+        (datetime(2026, 11, 24, 5), "ml", "Deployment", "trainer", "created", None, "trainer"),
+        (datetime(2026, 11, 25, 14), "shop", "ReplicaSet", "api-ccc", "requests[app].memory", "1Gi", "2Gi"),
+        (datetime(2026, 11, 25, 14), "shop", "ReplicaSet", "api-ccc", "revision", "2", "3"),
+        (datetime(2026, 11, 25, 14, 5), "shop", "ReplicaSet", "api-ccc", "event:SuccessfulCreate", None,
+         "Created pod: api-ccc-x (x3)"),
+        (datetime(2026, 11, 26, 10), "shop", "Deployment", "legacy", "deleted", "legacy", None),
+    ]
+    # every change knows its top controller
+    rs = [c for c in out.changes if c.kind == "ReplicaSet"]
+    assert {(c.workload_kind, c.workload_name) for c in rs} == {("Deployment", "api")}
+    assert out.counts == {"spec_hours": 2, "events": 2, "job_runs": 1, "replicaset": 5, "namespaces": 1,
+                          "workloads": 2}
+    assert json.loads(out.changes[0].model_dump_json())["from"] == "3"
+
+
+def test_namespace_filter_and_no_data(world):
+    out = deploy_history(world, DeployHistoryInput(cluster="gke", window=WINDOW, namespace="ai-evals",
+                                                   include_events=False))
+    assert [c.field for c in out.changes] == ["parallelism", "schedule"]
+    out = deploy_history(world, DeployHistoryInput(cluster="gke", window=WINDOW, namespace="payments"))
+    assert out.status == "no_data" and "payments" in out.reason and out.changes == []
+    out = deploy_history(world, DeployHistoryInput(cluster="aks", window=WINDOW))
+    assert out.status == "no_data" and "gke" in out.reason
