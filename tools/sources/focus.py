@@ -80,16 +80,22 @@ def ingest_focus_files(ctx: Context, paths: list[Path]) -> IngestReport:
         )
         return report
 
-    with transaction(con):
+    # Files are staged and checked in temporary tables first (nothing in the warehouse
+    # changes), committed row by row so that rowid is the file order; the warehouse write is
+    # then one transaction.
+    files: list[tuple[StagedFile, str]] = []
+    try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_DELIVERY_TABLE} AS SELECT * FROM billing_rows LIMIT 0")
-        files: list[tuple[StagedFile, str]] = []
         for index, path in enumerate(paths):
-            staged, version = _stage_and_check(con, path, shas[index], index, delivery_id, report)
-            files.append((staged, version))
-        replaced = _replace_slices(con)
+            files.append(_stage_and_check(con, path, shas[index], index, delivery_id, report))
         written = con.execute(f"SELECT count(*) FROM {_DELIVERY_TABLE}").fetchall()[0][0]
-        _record_delivery(con, ctx, delivery_id, files, written)
-        con.execute(f"DROP TABLE {_DELIVERY_TABLE}")
+        with transaction(con):
+            replaced = _replace_slices(con)
+            _record_delivery(con, ctx, delivery_id, files, written)
+    finally:
+        for index in range(len(paths)):
+            con.execute(f"DROP TABLE IF EXISTS focus_stage_{index}")
+        con.execute(f"DROP TABLE IF EXISTS {_DELIVERY_TABLE}")
     if replaced:
         report.warnings.append(
             f"replaced {replaced} earlier rows of the (billing account, billing period) slices "
