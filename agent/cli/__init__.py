@@ -23,6 +23,8 @@ def _register() -> None:
     # Each command module adds its commands to `app`.
     from agent.cli import ingest  # noqa: F401
     from agent.cli import billing  # noqa: F401
+    from agent.cli import waste  # noqa: F401
+    from agent.cli import allocate  # noqa: F401
 
 
 def main() -> None:
