@@ -83,8 +83,9 @@ CREATE TABLE billing_rows (
     invoice_issuer_name         VARCHAR,
     sku_id                      VARCHAR,
     sku_price_id                VARCHAR,
-    tags                        MAP(VARCHAR, VARCHAR),
-    extra                       JSON              -- x_* and other non-FOCUS columns
+    tags                        MAP(VARCHAR, VARCHAR), -- keys exactly as the bill writes them
+    extra                       JSON              -- every other file column by its name: x_*, Id, and
+                                                  -- FOCUS columns without a column here (ContractApplied, ...)
 );
 """
 
