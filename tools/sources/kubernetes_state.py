@@ -11,7 +11,7 @@ from datetime import datetime
 
 import duckdb
 
-from tools.sources.state_merge import merge_rows, refresh_node_properties, workload_select
+from tools.sources.state_merge import merge_rows, refresh_cluster_row, refresh_node_properties, workload_select
 
 
 def _stage(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: list) -> None:
@@ -126,20 +126,9 @@ def write_state_tables(con: duckdb.DuckDBPyConnection, cluster: str, snapshot_at
         FROM _snap WHERE kind = 'Event'""", [c])
     rows["events"] = merge_rows(con, "events", "_s_events", ("cluster", "namespace", "name"))
 
-    _stage(con, "_s_cluster", """
-        SELECT ?::VARCHAR AS cluster,
-               mode(CASE WHEN starts_with(lower(provider_id), 'aws://') THEN 'aws'
-                         WHEN starts_with(lower(provider_id), 'gce://') THEN 'gcp'
-                         WHEN starts_with(lower(provider_id), 'azure://') THEN 'azure' END) AS provider,
-               mode(k8s_region(labels, provider_id)) AS region,
-               mode(coalesce(nullif(regexp_extract(provider_id, '^gce://([^/]+)/', 1), ''),
-                             nullif(regexp_extract(lower(provider_id), '/subscriptions/([^/]+)/', 1), '')))
-                   AS account_id
-        FROM _snap WHERE kind = 'Node'""", [c])
-    rows["clusters"] = merge_rows(con, "clusters", "_s_cluster", ("cluster",))
+    rows["clusters"] = refresh_cluster_row(con, c)
 
     for name in ("_s_nodes", "_s_ns", "_s_edges", "_s_pod_owner", "_s_job_labels", "_s_pods", "_s_pod_volumes",
-                 "_s_workloads", "_s_pvcs", "_s_pvs", "_s_sc", "_s_services", "_s_hpas", "_s_jobs", "_s_events",
-                 "_s_cluster"):
+                 "_s_workloads", "_s_pvcs", "_s_pvs", "_s_sc", "_s_services", "_s_hpas", "_s_jobs", "_s_events"):
         con.execute(f"DROP TABLE {name}")
     return {table: n for table, n in rows.items() if n}

@@ -5,7 +5,8 @@ them here, set-based, so the two paths share one rule set:
 
 * :func:`merge_rows` upserts a staging relation into a keyed table. Per column the caller
   says who wins: ``new`` (the staged value unless NULL, the default), ``old`` (the stored
-  value unless NULL: history never overwrites what a snapshot knew), ``least``/``greatest``
+  value unless NULL: history never overwrites what a snapshot knew), ``replace`` (the staged
+  value, even NULL), ``least``/``greatest``
   (first_seen/last_seen) or ``labels_new``/``labels_old`` (maps merged key by key, the named
   side winning on conflicts).
 * :func:`refresh_node_properties` recomputes node_pool/capacity_type/instance_type/region/zone
@@ -19,11 +20,12 @@ from typing import Literal
 
 import duckdb
 
-Rule = Literal["new", "old", "least", "greatest", "labels_new", "labels_old"]
+Rule = Literal["new", "old", "replace", "least", "greatest", "labels_new", "labels_old"]
 
 _EXPR: dict[str, str] = {
     "new": "coalesce(s.{c}, t.{c})",
     "old": "coalesce(t.{c}, s.{c})",
+    "replace": "s.{c}",
     "least": "least(s.{c}, t.{c})",
     "greatest": "greatest(s.{c}, t.{c})",
     "labels_new": "map_concat(coalesce(t.{c}, MAP {{}}), coalesce(s.{c}, MAP {{}}))",
@@ -84,6 +86,29 @@ def refresh_node_properties(con: duckdb.DuckDBPyConnection, cluster: str) -> Non
         """,
         [cluster],
     )
+
+
+def refresh_cluster_row(con: duckdb.DuckDBPyConnection, cluster: str) -> int:
+    """Upsert ``clusters`` from the cluster's nodes: provider (providerID scheme), the most
+    common region, and the account (GCP project, Azure subscription; AWS ids carry none)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _cluster_row AS
+        SELECT ?::VARCHAR AS cluster,
+               mode(CASE WHEN starts_with(lower(provider_id), 'aws://') THEN 'aws'
+                         WHEN starts_with(lower(provider_id), 'gce://') THEN 'gcp'
+                         WHEN starts_with(lower(provider_id), 'azure://') THEN 'azure' END) AS provider,
+               mode(region) AS region,
+               mode(coalesce(nullif(regexp_extract(provider_id, '^gce://([^/]+)/', 1), ''),
+                             nullif(regexp_extract(lower(provider_id), '/subscriptions/([^/]+)/', 1), '')))
+                   AS account_id
+        FROM nodes WHERE cluster = ?
+        """,
+        [cluster, cluster],
+    )
+    count = merge_rows(con, "clusters", "_cluster_row", ("cluster",))
+    con.execute("DROP TABLE _cluster_row")
+    return count
 
 
 def workload_select(pods: str, job_labels: str) -> str:

@@ -1,0 +1,170 @@
+"""History from hourly series: ``build_history`` fills the hourly and state tables.
+
+Both history paths end here: the metrics-file ingest reduces raw samples to hourly series,
+the Prometheus ingest asks Prometheus for the same reductions. The input is any DuckDB
+relation (table or view) with the contract's columns
+``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)``.
+
+What happens, all in SQL and in one transaction:
+
+1. state tables (``history_state``): nodes, owner_edges, pods (resolved to workloads, DESIGN
+   rule 8), namespaces, workloads, pod_volumes, pvcs, pvs, hpas, job_runs, merged with what
+   a snapshot already stored (its labels and fields win where history has less);
+2. hourly facts (``history_facts``): pod_hours, container_hours, node_hours, volume_hours,
+   node_gpu_hours, namespace_log_hours, workload_spec_hours. The cluster's rows for the hours
+   the relation covers (its first to last hour) are replaced, table by table, when the
+   relation holds that table's driver metric;
+3. caveats, in the report and in ``data_caveats``: required catalogue metrics missing, series
+   that cannot be attributed (no ``namespace``/``pod`` labels), GPU usage unknown (GPUs
+   requested or allocatable but no DCGM series: ``gpu_util`` stays NULL, never 0), network
+   and log volume unmeasured, pods on nodes the warehouse does not know (kept, named).
+
+Workload resolution (``state_merge.workload_select``): owner edges from kube_pod_owner,
+kube_replicaset_owner and kube_job_owner (and any snapshot); a ReplicaSet without a known
+owner edge is taken as a Deployment named by stripping the pod-template-hash; a Job without a
+CronJob is a ``Job`` workload named by its ``workload_type`` or ``app.kubernetes.io/name``
+label, else its own name.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tools.context import Context
+from tools.errors import InputError
+from tools.sources.after_ingest import refresh_allocation
+from tools.sources.cloud_ids import install_cloud_id_macros
+from tools.sources.history_facts import DCGM_ACTIVE, DCGM_UTIL, build_facts
+from tools.sources.history_state import STATE_TEMP_TABLES, build_state
+from tools.sources.ingest_log import record_caveats, record_run
+from tools.sources.metric_catalogue import CATALOGUE
+from tools.sources.report import IngestReport
+from tools.warehouse import transaction
+
+log = logging.getLogger(__name__)
+
+HOURLY_COLUMNS = ("cluster", "metric", "labels", "hour", "avg", "max", "min", "last", "samples")
+CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
+                "no_network_metric", "no_log_metric", "pod_on_unknown_node")
+_POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def build_history(
+    ctx: Context, cluster: str, relation_name: str, source: str = "metrics", refresh: bool = True
+) -> IngestReport:
+    """Fill the hourly and state tables of ``cluster`` from an hourly-series relation.
+
+    Args:
+        ctx: the warehouse context.
+        cluster: the cluster whose rows of ``relation_name`` are read.
+        relation_name: a table or view with the hourly-series columns of the contract.
+        source: what produced the series (``metrics``, ``prometheus``, ``demo``), for caveats.
+        refresh: recompute the allocation afterwards (callers building several clusters
+            pass False and refresh once).
+
+    Returns:
+        An IngestReport with rows per table and the caveats.
+
+    Raises:
+        InputError: the relation lacks a contract column or holds no series for ``cluster``.
+    """
+    con = ctx.db
+    columns = {row[0] for row in con.execute(f"DESCRIBE {relation_name}").fetchall()}
+    missing = [c for c in HOURLY_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(f"{relation_name}: missing hourly-series column(s) {', '.join(missing)}; "
+                         f"expected {', '.join(HOURLY_COLUMNS)}")
+    started = ctx.clock()
+    report = IngestReport(source=source, cluster=cluster)
+    with transaction(con):
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
+            SELECT metric, labels, hour, avg, max, min, last, samples FROM {relation_name}
+            WHERE cluster = {_quote(cluster)}""")
+        first, last, n = con.execute("SELECT min(hour), max(hour), count(*) FROM _h").fetchone()
+        if not n:
+            raise InputError(f"{relation_name}: no series for cluster {cluster!r}; check the `cluster` label "
+                             "or pass --cluster")
+        present = {row[0] for row in con.execute("SELECT DISTINCT metric FROM _h").fetchall()}
+        install_cloud_id_macros(con)
+        report.rows.update({t: n for t, n in build_state(con, cluster).items() if n})
+        report.rows.update(build_facts(con, cluster, first, last, present))
+        caveats = _caveats(con, cluster, present)
+        report.caveats.extend(caveats.values())
+        record_caveats(con, cluster, source, caveats, managed_codes=CAVEAT_CODES)
+        for table in (*STATE_TEMP_TABLES, "_hc", "_hgpu", "_hph"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("DROP VIEW _h")
+        record_run(con, report, started, ctx.clock())
+    log.info("history for %s: %s", cluster, report.rows)
+    if refresh:
+        refresh_allocation(ctx)
+    return report
+
+
+def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
+    caveats: dict[str, str] = {}
+    required = [m.name for m in CATALOGUE if m.required and m.name not in present]
+    if required:
+        caveats["missing_required_metrics"] = (
+            f"required series missing for cluster {cluster}: {', '.join(required)}; the tables they feed stay "
+            "empty (no kube_pod_info: no pod_hours). Scrape kube-state-metrics and the kubelet's cAdvisor "
+            "endpoint, or export them with the file"
+        )
+    unattributed = con.execute(
+        """SELECT metric, count(DISTINCT labels) FROM _h
+           WHERE list_contains(?, metric) AND (coalesce(labels['namespace'], '') = '' OR coalesce(labels['pod'], '') = '')
+           GROUP BY 1 ORDER BY 1""", [list(_POD_LABELLED)]).fetchall()
+    if unattributed:
+        named = ", ".join(f"{n} {metric}" for metric, n in unattributed)
+        caveats["unattributed_series"] = (
+            f"series without namespace/pod labels cannot be attributed to a pod and were not used: {named}. "
+            "cAdvisor labels them with namespace/pod/container only when scraped through the kubelet "
+            "(/metrics/cadvisor); a standalone cAdvisor's id/name labels do not name pods"
+        )
+    gpus = con.execute(
+        """SELECT (SELECT count(*) FROM pod_hours WHERE cluster = ? AND gpu_request > 0)
+                + (SELECT count(*) FROM node_hours WHERE cluster = ? AND gpu_allocatable > 0)""",
+        [cluster, cluster]).fetchone()[0]
+    if gpus and not present.intersection((DCGM_ACTIVE, DCGM_UTIL)):
+        caveats["no_dcgm"] = (
+            f"GPU usage unknown for cluster {cluster}: GPUs are requested or allocatable but there are no DCGM "
+            f"exporter series ({DCGM_ACTIVE} or {DCGM_UTIL}); pod_hours.gpu_util stays NULL (not 0)"
+        )
+    elif gpus and not con.execute(
+            f"""SELECT count(*) FROM _h WHERE metric IN ('{DCGM_ACTIVE}', '{DCGM_UTIL}')
+                AND coalesce(labels['pod'], labels['exported_pod'], '') <> ''""").fetchone()[0]:
+        caveats["no_dcgm_pod_labels"] = (
+            f"GPU usage per pod unknown for cluster {cluster}: DCGM series carry no pod/namespace labels "
+            "(enable the exporter's Kubernetes pod mapping); node_gpu_hours is filled, pod_hours.gpu_util stays NULL"
+        )
+    if "container_network_transmit_bytes_total" not in present:
+        caveats["no_network_metric"] = (
+            f"network egress per pod unmeasured for cluster {cluster} (no container_network_transmit_bytes_total): "
+            "pod_hours.network_tx_bytes stays NULL and network/NAT cost stays __shared__:network"
+        )
+    if "loki_distributor_bytes_received_total" not in present:
+        caveats["no_log_metric"] = (
+            f"log volume per namespace unmeasured for cluster {cluster} (no loki_distributor_bytes_received_total): "
+            "logging cost stays __shared__:observability"
+        )
+    unknown = con.execute(
+        """SELECT DISTINCT namespace || '/' || pod, node FROM _hph
+           WHERE node NOT IN (SELECT node FROM nodes WHERE cluster = ?) ORDER BY 1""", [cluster]
+    ).fetchall() if _exists(con, "_hph") else []
+    if unknown:
+        named = ", ".join(f"{pod} on node {node}" for pod, node in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        caveats["pod_on_unknown_node"] = (
+            f"{len(unknown)} pod(s) ran on nodes with no kube_node_info/allocatable series and no snapshot: "
+            f"{named}{more}. Their pod_hours are kept but cannot be priced until the node is known"
+        )
+    return caveats
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [table]).fetchone()[0])
