@@ -96,3 +96,34 @@ def ingest_kubernetes(
         report = ingest_objects(ctx, cluster, objects, at or written)
     report.files = [str(f) for f in files]
     _print(report)
+
+
+@ingest_app.command("prometheus")
+def ingest_prometheus_command(
+    url: Annotated[str, typer.Option(help="Prometheus server root, e.g. http://prometheus:9090.")],
+    window: Annotated[
+        str, typer.Option(help="14d, 48h, 2w (ending at the start of the current hour) or START..END (UTC).")
+    ] = "14d",
+    cluster: Annotated[
+        str | None, typer.Option(help="Cluster name (else each series' `cluster` label; selects one of several).")
+    ] = None,
+    bearer_token_file: Annotated[
+        Path | None, typer.Option(help="File holding a bearer token for Prometheus.", dir_okay=False)
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option(help="Extra HTTP header K=V (repeatable), e.g. X-Scope-OrgID=tenant1.")
+    ] = None,
+    series_budget: Annotated[int, typer.Option(help="Most series one query may select; bigger metrics are split.",
+                                               min=1)] = 2000,
+    db: DbOption = None,
+) -> None:
+    """Ingest hourly history (kube-state-metrics, cAdvisor, kubelet, DCGM) from a Prometheus server."""
+    from agent.cli.progress import progress_reporter
+    from tools.sources.prometheus import ingest_prometheus
+    from tools.sources.prometheus_http import auth_headers
+
+    headers = auth_headers(bearer_token_file, header)
+    with open_context(db) as ctx, progress_reporter("prometheus") as progress:
+        report = ingest_prometheus(ctx, url, window, cluster, headers=headers, series_budget=series_budget,
+                                   progress=progress)
+    _print(report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -20,7 +21,8 @@ def progress_reporter(title: str) -> Iterator[ProgressCallback]:
     """Yield a ``(step, done, total)`` callback for ``title``.
 
     On a terminal it drives a rich progress bar (on stderr, so stdout stays clean for
-    ``--json``); otherwise every call becomes one INFO line on the ``allot.progress`` logger.
+    ``--json``); otherwise INFO lines on the ``allot.progress`` logger, one per tenth of the work
+    (or every 10 seconds).
     """
     if sys.stdout.isatty() and sys.stderr.isatty():
         with Progress(
@@ -43,7 +45,14 @@ def progress_reporter(title: str) -> Iterator[ProgressCallback]:
     if log.getEffectiveLevel() > logging.INFO:
         log.setLevel(logging.INFO)
 
+    last = {"tenth": -1, "at": 0.0}
+
     def on_log(step: str, done: int, total: int) -> None:
-        log.info("%s: %d/%d %s", title, done, total, step)
+        # one line per tenth of the work, or every 10 seconds: readable in CI logs
+        tenth = done * 10 // total if total else 0
+        now = time.monotonic()
+        if tenth != last["tenth"] or now - last["at"] >= 10 or done == total:
+            last["tenth"], last["at"] = tenth, now
+            log.info("%s: %d/%d %s", title, done, total, step)
 
     yield on_log
