@@ -41,8 +41,11 @@ FROM allocation_hours
 WHERE {cluster_filter} AND hour >= ? AND hour < ? AND ({include_estimated} OR NOT estimated)
 GROUP BY ALL
 """
-_QUANTITIES = ("pod_hours", "cpu_request_hours", "cpu_charged_hours", "memory_request_gib_hours",
-               "memory_charged_gib_hours", "gpu_hours")
+_QUANTITIES = {  # quantity column -> the cost it prices
+    "pod_hours": "cpu_cost + memory_cost + gpu_cost", "cpu_request_hours": "cpu_cost",
+    "cpu_charged_hours": "cpu_cost", "memory_request_gib_hours": "memory_cost",
+    "memory_charged_gib_hours": "memory_cost", "gpu_hours": "gpu_cost",
+}
 _POOL_SQL = """
 SELECT bucket, namespace, workload_kind, workload_name, node_pool, sum(cost)
 FROM allocation_hours
@@ -140,7 +143,11 @@ def _row_key(by: str, bucket: str, namespace: str, kind: str, name: str) -> str:
 
 def _units(ctx: Context, cluster: str, w: Window, include_estimated: bool) -> dict[tuple, KeyWindow]:
     cf, params = _cluster_filter(cluster)
-    quantities = ", ".join(f"CASE WHEN count({q}) = count(*) THEN sum({q}) END AS {q}" for q in _QUANTITIES)
+    # A quantity is known when every row that carries the matching cost carries it too
+    # (rows without that cost, e.g. a workload's volume rows, do not make it unknown).
+    quantities = ", ".join(
+        f"CASE WHEN count(*) FILTER (WHERE {q} IS NULL AND {cost} <> 0) = 0 THEN coalesce(sum({q}), 0) END AS {q}"
+        for q, cost in _QUANTITIES.items())
     sql = _UNIT_SQL.format(quantities=quantities, cluster_filter=cf, include_estimated=str(include_estimated).upper())
     cur = ctx.db.execute(sql, [*params, w.start, w.end])
     names = [d[0] for d in cur.description]
@@ -197,11 +204,14 @@ def _headline(out: ExplainOutput, provider: str | None, by: str) -> str | None:
     increase = out.total_delta >= 0
     top = rows[0] if increase else min(rows, key=lambda r: r.delta)
     what = PROVIDER_PRODUCT.get(provider or "", out.cluster)
-    period = "this week's" if out.current.label == "this-week" else f"{out.current.label}'s"
     noun = f" {by}" if top.bucket == "workload" else ""
     share = f"{top.share_of_increase:.0f}%" if top.share_of_increase is not None else f"{top.delta:+,.2f}"
     direction = "increase" if increase else "decrease"
-    return (f"{top.key}{noun} drove {share} of {period} {what} {direction} "
+    if out.current.label == "this-week":
+        change = f"this week's {what} {direction}"
+    else:
+        change = f"the {what} {direction} from {out.baseline.label} to {out.current.label}"
+    return (f"{top.key}{noun} drove {share} of {change} "
             f"({top.delta:+,.2f} of {out.total_delta:+,.2f}; {out.baseline.label} {out.baseline_total:,.2f} "
             f"-> {out.current.label} {out.current_total:,.2f})")
 
@@ -281,7 +291,7 @@ def explain_change(ctx: Context, args: ExplainInput) -> ExplainOutput:
                                     "units": []})
         acc["base"] += b.cost
         acc["cur"] += c.cost
-        acc["drivers"] = add_drivers(acc["drivers"], decompose(b, c))
+        acc["drivers"] = add_drivers(acc["drivers"], decompose(b, c, idle=bucket == "idle"))
         acc["units"].append((max(c.cost, b.cost), unit))
 
     if args.key is not None:

@@ -135,12 +135,13 @@ def _capacity_split(cost0: float, cost1: float, k0: float | None, k1: float | No
     return {"unit_price": split.get("unit_price", 0.0), "idle_capacity": split.get("gpu_hours", 0.0)}
 
 
-def decompose(base: KeyWindow | None, cur: KeyWindow | None) -> dict[str, float]:
+def decompose(base: KeyWindow | None, cur: KeyWindow | None, *, idle: bool = False) -> dict[str, float]:
     """Drivers of ``cur.cost - base.cost``; the values sum exactly to the delta.
 
     Args:
         base: The key's sums in the baseline window (None or rows=0 when absent).
         cur: The key's sums in the current window (None or rows=0 when absent).
+        idle: The key is idle capacity (quantities are unclaimed capacity, no pods).
 
     Returns:
         A value for every name in :data:`DRIVERS`.
@@ -152,7 +153,7 @@ def decompose(base: KeyWindow | None, cur: KeyWindow | None) -> dict[str, float]
     if base.rows == 0 or cur.rows == 0:
         drivers["new_or_removed"] = delta
         return drivers
-    if base.pod_hours is None and cur.pod_hours is None:  # idle capacity rows
+    if idle:
         parts = [
             _capacity_split(base.cpu_cost, cur.cpu_cost, base.cpu_charged_hours, cur.cpu_charged_hours),
             _capacity_split(base.memory_cost, cur.memory_cost, base.memory_charged_gib_hours,

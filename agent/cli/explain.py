@@ -147,7 +147,7 @@ def usage(
         used = "unknown" if r.usage_p50 is None else f"{r.usage_p50:.2f}/{r.usage_p95:.2f}/{r.usage_max:.2f}"
         return f"{r.request_p50:.2f}{unit} | {used}"
 
-    rows = [[r.key, f"{r.replicas_avg:.1f} / {r.replicas_max:.0f}", r.pod_hours, res(r.cpu, ""), res(r.memory, "Gi"),
+    rows = [[r.key, f"{r.replicas_avg:.1f} / {r.replicas_max:.1f}", r.pod_hours, res(r.cpu, ""), res(r.memory, "Gi"),
              res(r.gpu, ""), "—" if r.allocated_cost is None else r.allocated_cost,
              r.owner or (", ".join(r.owners) if r.owners else "—")] for r in out.rows]
     print_table(f"Usage in {out.cluster}, {out.window.describe()} (request p50 | usage p50/p95/max)",

@@ -231,3 +231,13 @@ def test_no_data_cases(ctx):
     assert out.status == "no_data" and "'payments'" in out.reason and not out.rows
     out = run(ctx, key="shop")
     assert out.status == "ok" and [r.key for r in out.rows] == ["shop"]
+
+
+def test_volume_rows_without_quantities_keep_compute_drivers(ctx):
+    api(ctx, BASE_HOUR, 10)
+    api(ctx, CUR_HOUR, 20)
+    alloc(ctx, BASE_HOUR, "shop", "api", storage_cost=3.0)   # the workload's disk: no pod quantities
+    alloc(ctx, CUR_HOUR, "shop", "api", storage_cost=5.0)
+    out = run(ctx, by="workload")
+    check_sums(out)
+    only(rows(out)["shop/Deployment/api"].drivers, pod_hours=30.0, other=2.0)
