@@ -1,0 +1,67 @@
+"""What world to generate: the seed, the time range and the scale, with named presets.
+
+The demo preset is the estate ``allot demo`` builds (three clusters, planted stories, about
+50k pod-hours). The tiers S, M and L reuse the same estate and add a ``bulk`` node pool per
+cluster filled with Deployments and CronJob churn, to reach the benchmark's sizes
+(issue 6: S about 50 nodes, M 1,000 nodes / ~30,000 pods / ~10M pod-hours, L ~100M pod-hours).
+
+Time is fixed, never taken from the clock: the data ends at ``end`` (exclusive) and covers
+``days`` days of hourly data before it, so every run produces the same files.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Preset = Literal["demo", "S", "M", "L"]
+
+DEMO_END = datetime(2026, 11, 23)
+
+
+class WorldSpec(BaseModel):
+    """Parameters of a generated world. Same spec -> byte-identical files."""
+
+    name: str = Field("demo", description="Preset name, used in file names and the summary.")
+    seed: int = Field(20261123, description="Seed of every pseudo-random draw.")
+    end: datetime = Field(DEMO_END, description="End of the data (exclusive), naive UTC, on an hour.")
+    days: int = Field(14, ge=2, description="Days of hourly data before `end`.")
+    stories: bool = Field(True, description="Plant the cost stories and write their ground truth.")
+    bulk_nodes_per_cluster: int = Field(
+        0, ge=0, description="Extra nodes per cluster in a `bulk` pool filled with generic workloads."
+    )
+    bulk_pods_per_node: int = Field(30, ge=1, description="Average concurrent pods per bulk node.")
+    bulk_job_share: float = Field(
+        0.3, ge=0.0, le=1.0, description="Share of bulk pod capacity used by CronJob runs (Job churn)."
+    )
+    billing_format: Literal["csv", "parquet"] = Field("csv", description="FOCUS file format.")
+
+    @property
+    def hours(self) -> int:
+        return self.days * 24
+
+    @property
+    def start(self) -> datetime:
+        return self.end - timedelta(days=self.days)
+
+    def at(self, hour: int) -> datetime:
+        """The timestamp of hour index ``hour`` (0 = first hour of the data; negative = before)."""
+        return self.start + timedelta(hours=hour)
+
+    @classmethod
+    def preset(cls, name: Preset, seed: int | None = None) -> "WorldSpec":
+        """The named preset: ``demo``, or benchmark tier ``S``, ``M`` or ``L``."""
+        presets: dict[str, dict] = {
+            "demo": {},
+            "S": {"bulk_nodes_per_cluster": 12, "stories": True},
+            "M": {"bulk_nodes_per_cluster": 325, "bulk_pods_per_node": 30},
+            "L": {"bulk_nodes_per_cluster": 1000, "bulk_pods_per_node": 33, "days": 42},
+        }
+        if name not in presets:
+            raise ValueError(f"unknown world preset {name!r}; use one of {sorted(presets)}")
+        values = {"name": name, **presets[name]}
+        if seed is not None:
+            values["seed"] = seed
+        return cls(**values)
