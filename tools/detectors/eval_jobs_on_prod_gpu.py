@@ -3,7 +3,8 @@
 An evaluation workload has a ``workload_type`` (workload_owners) in ``eval_workload_types`` or
 a namespace / workload name matching ``eval_name_patterns``. It is flagged when it used GPU
 hours on a pool that is on-demand or has the prod / ha profile, or (when
-``eval_schedule_hours`` is set) GPU hours outside those UTC hours.
+``eval_schedule_hours`` is set) GPU hours outside those UTC hours. Only a profile named by
+the ``allot.dev/profile`` node label or ``pool_profiles`` counts here, not the default.
 
 Savings = its allocated GPU cost on those pools x (1 - the cluster's cheapest spot GPU pool's
 allocated $/GPU-hour / the pool's $/GPU-hour), per window hour x 730. Without a spot GPU pool
@@ -64,7 +65,7 @@ def detect(scope: Scope) -> Outcome:
         gpu_hours = 0.0
         for r in pool_rows:
             meta = pools.get((cluster, r["node_pool"]), {})
-            profile = pool_profile(scope, (cluster, r["node_pool"]), meta.get("profile_label"))
+            profile = pool_profile(scope, (cluster, r["node_pool"]), meta.get("profile_label"), default=False)
             why = []
             if not meta.get("spot", False):
                 why.append("on-demand")

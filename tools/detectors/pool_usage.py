@@ -96,14 +96,15 @@ def pool_usage(scope: Scope) -> list[PoolUsage]:
     return list(pools.values())
 
 
-def pool_profile(scope: Scope, key: tuple[str, str], label: str | None) -> str:
+def pool_profile(scope: Scope, key: tuple[str, str], label: str | None, *, default: bool = True) -> str | None:
+    """The pool's profile; with ``default=False``, None when no label or rule names one."""
     s = scope.settings
     if label in s.profile_targets:
         return label
     for pattern, profile in s.pool_profiles.items():
         if fnmatch.fnmatchcase(f"{key[0]}/{key[1]}", pattern):
             return profile
-    return s.default_profile
+    return s.default_profile if default else None
 
 
 def nodes_needed(nodes: float, utilization: float, target: float, minimum: int) -> int:
