@@ -46,6 +46,7 @@ FIELD_DRIVERS: dict[str, list[str]] = {
     "hpa_max": ["pod_hours", "gpu_hours"],
     "revision": ["requests", "usage_above_requests", "pod_hours"],
     "image": ["usage_above_requests", "requests"],
+    "env": ["pod_hours", "gpu_hours", "usage_above_requests"],
     "requests": ["requests", "gpu_hours"],
     "limits": ["usage_above_requests"],
     "created": ["new_or_removed", "pod_hours"],
@@ -167,7 +168,7 @@ def _containers(obj: dict) -> dict[str, dict]:
 
 
 def _template_diff(old: dict, new: dict, base: dict) -> list[Change]:
-    """Image and resource differences between two pod templates."""
+    """Image, env value and resource differences between two pod templates."""
     out: list[Change] = []
     before, after = _containers(old), _containers(new)
     for cname in sorted(set(before) | set(after)):
@@ -175,6 +176,12 @@ def _template_diff(old: dict, new: dict, base: dict) -> list[Change]:
         if a.get("image") != b.get("image"):
             out.append(Change(**base, field=f"image[{cname}]", from_value=a.get("image"), to_value=b.get("image"),
                               drivers=FIELD_DRIVERS["image"]))
+        env_a = {e.get("name"): e.get("value") for e in a.get("env") or [] if "value" in e}
+        env_b = {e.get("name"): e.get("value") for e in b.get("env") or [] if "value" in e}
+        for var in sorted(set(env_a) | set(env_b)):
+            if env_a.get(var) != env_b.get(var):
+                out.append(Change(**base, field=f"env[{cname}].{var}", from_value=env_a.get(var),
+                                  to_value=env_b.get(var), drivers=FIELD_DRIVERS["env"]))
         for section in ("requests", "limits"):
             ra = (a.get("resources") or {}).get(section) or {}
             rb = (b.get("resources") or {}).get(section) or {}

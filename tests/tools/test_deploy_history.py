@@ -13,13 +13,14 @@ from tools.deploy_history import DeployHistoryInput, deploy_history
 WINDOW = "2026-11-21..2026-11-28"
 
 
-def replicaset(ctx, name, revision, created, image, requests):
+def replicaset(ctx, name, revision, created, image, requests, env=None):
     raw = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
            "metadata": {"name": name, "namespace": "shop",
                         "annotations": {"deployment.kubernetes.io/revision": str(revision)},
                         "ownerReferences": [{"kind": "Deployment", "name": "api", "controller": True}]},
            "spec": {"template": {"spec": {"containers": [
-               {"name": "app", "image": image, "resources": {"requests": requests}}]}}}}
+               {"name": "app", "image": image, "resources": {"requests": requests},
+                "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}]}}}}
     ctx.db.execute(
         "INSERT INTO k8s_objects (cluster, kind, namespace, name, created_at, labels, annotations, owner_kind, "
         "owner_name, raw, snapshot_at) VALUES ('gke', 'ReplicaSet', 'shop', ?, ?, MAP {}, "
@@ -40,7 +41,8 @@ def world(ctx):
     pod_hour(ctx, datetime(2026, 11, 10, 0), "shop", "api-1")
     pod_hour(ctx, datetime(2026, 11, 27, 23), "shop", "api-1")
     replicaset(ctx, "api-aaa", 1, datetime(2026, 11, 10, 3), "shop/api:v1", {"cpu": "500m", "memory": "1Gi"})
-    replicaset(ctx, "api-bbb", 2, datetime(2026, 11, 23, 9), "shop/api:v2", {"cpu": "1", "memory": "1Gi"})
+    replicaset(ctx, "api-bbb", 2, datetime(2026, 11, 23, 9), "shop/api:v2", {"cpu": "1", "memory": "1Gi"},
+               env={"WORKERS": "4"})
     replicaset(ctx, "api-ccc", 3, datetime(2026, 11, 25, 14), "shop/api:v2", {"cpu": "1", "memory": "2Gi"})
     # replicas 3 until 2026-11-22 05:00, 6 from 06:00; a change before the window is not listed
     spec_hours(ctx, "Deployment", "api", "replicas", ["2"] + ["3"] * 31 + ["6"] * 5, datetime(2026, 11, 20, 22))
@@ -88,12 +90,14 @@ def test_all_changes_in_window(world):
         (datetime(2026, 11, 22, 6, 10), "shop", "Deployment", "api", "event:ScalingReplicaSet", None,
          "Scaled up replica set api-ccc to 6"),
         (datetime(2026, 11, 23, 2), "ai-evals", "CronJob", "nightly", "parallelism", "2", "4"),
+        (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "env[app].WORKERS", None, "4"),
         (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "image[app]", "shop/api:v1", "shop/api:v2"),
         (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "requests[app].cpu", "500m", "1"),
         (datetime(2026, 11, 23, 9), "shop", "ReplicaSet", "api-bbb", "revision", "1", "2"),
         (datetime(2026, 11, 24, 2), "ai-evals", "CronJob", "nightly", "schedule", "0 2 * * *", "0 */6 * * *"),
         (datetime(2026, 11, 24, 4, 30), "ml", "Namespace", "ml", "created", None, "ml"),
         (datetime(2026, 11, 24, 5), "ml", "Deployment", "trainer", "created", None, "trainer"),
+        (datetime(2026, 11, 25, 14), "shop", "ReplicaSet", "api-ccc", "env[app].WORKERS", "4", None),
         (datetime(2026, 11, 25, 14), "shop", "ReplicaSet", "api-ccc", "requests[app].memory", "1Gi", "2Gi"),
         (datetime(2026, 11, 25, 14), "shop", "ReplicaSet", "api-ccc", "revision", "2", "3"),
         (datetime(2026, 11, 25, 14, 5), "shop", "ReplicaSet", "api-ccc", "event:SuccessfulCreate", None,
@@ -103,7 +107,7 @@ def test_all_changes_in_window(world):
     # every change knows its top controller
     rs = [c for c in out.changes if c.kind == "ReplicaSet"]
     assert {(c.workload_kind, c.workload_name) for c in rs} == {("Deployment", "api")}
-    assert out.counts == {"spec_hours": 2, "events": 2, "job_runs": 1, "replicaset": 5, "namespaces": 1,
+    assert out.counts == {"spec_hours": 2, "events": 2, "job_runs": 1, "replicaset": 7, "namespaces": 1,
                           "workloads": 2}
     assert json.loads(out.changes[0].model_dump_json())["from"] == "3"
 
