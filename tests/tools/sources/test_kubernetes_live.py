@@ -59,7 +59,7 @@ def cluster_objects(shared_data) -> dict[str, list[dict]]:
 def _counts(ctx) -> dict[str, int]:
     tables = [r[0] for r in ctx.db.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-    return {t: ctx.db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    return {t: ctx.db.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
 
 
 def _stored_per_kind(ctx, cluster: str) -> dict[str, int]:
@@ -117,7 +117,7 @@ def test_live_ingest_pages_through_every_kind_and_never_asks_for_secrets(ctx, tm
     assert pods == sorted((p["metadata"].get("namespace", "default"), p["metadata"]["name"])
                           for p in cluster_objects["/api/v1/pods"])
     stored = ctx.db.execute(
-        "SELECT raw->>'kind', raw->>'apiVersion' FROM k8s_objects WHERE kind = 'Deployment' LIMIT 1").fetchone()
+        "SELECT raw->>'kind', raw->>'apiVersion' FROM k8s_objects WHERE kind = 'Deployment' LIMIT 1").fetchall()[0]
     assert stored == ("Deployment", "apps/v1")
     nodes = ctx.db.execute("SELECT node, instance_id, node_pool FROM nodes ORDER BY 1").fetchall()
     assert [n[1] for n in nodes] == [f"i-0{i}abc" for i in range(len(nodes))]
@@ -139,16 +139,16 @@ def test_second_run_updates_without_duplicates(ctx, tmp_path, cluster_objects):
             "nodes": "cluster, node", "namespaces": "cluster, namespace",
             "workloads": "cluster, namespace, kind, name"}
     for table, key in keys.items():
-        total, distinct = ctx.db.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {table}").fetchone()
+        total, distinct = ctx.db.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {table}").fetchall()[0]
         assert total == distinct, table
     assert second["k8s_objects"] == first["k8s_objects"] - 1
     assert second["pods"] == first["pods"]                  # pods keep history: still one row each
     assert second["nodes"] == first["nodes"] and second["namespaces"] == first["namespaces"]
     assert ctx.db.execute("SELECT count(*) FROM k8s_objects WHERE kind = 'Pod' AND name = ?",
-                          [gone["metadata"]["name"]]).fetchone()[0] == 0
+                          [gone["metadata"]["name"]]).fetchall()[0][0] == 0
     team = ctx.db.execute(
         "SELECT labels['team'] FROM k8s_objects WHERE kind = 'Deployment' AND name = ?",
-        [cluster_objects["/apis/apps/v1/deployments"][0]["metadata"]["name"]]).fetchone()[0]
+        [cluster_objects["/apis/apps/v1/deployments"][0]["metadata"]["name"]]).fetchall()[0][0]
     assert team == "payments"
 
 
@@ -177,7 +177,7 @@ def test_forbidden_kind_is_named_and_the_rest_is_read(ctx, tmp_path, cluster_obj
         report = ingest_live_cluster(ctx, kubeconfig, None, "shop", **FAST)
     assert not [c for c in report.caveats if c.startswith("missing RBAC")]
     assert _stored_per_kind(ctx, "shop")["CronJob"] == 1
-    assert ctx.db.execute("SELECT count(*) FROM data_caveats WHERE code LIKE 'rbac_forbidden:%'").fetchone()[0] == 0
+    assert ctx.db.execute("SELECT count(*) FROM data_caveats WHERE code LIKE 'rbac_forbidden:%'").fetchall()[0][0] == 0
 
 
 def test_not_served_kind_is_a_caveat(ctx, tmp_path, cluster_objects):
