@@ -49,6 +49,12 @@ def cluster_sql(tags: str = "tags") -> str:
     return f"coalesce({direct}, {prefixed})"
 
 
+def describe_window(window: Window) -> str:
+    """``2024-09-01 .. 2024-10-01``, prefixed by the name for named windows (``all (...)``)."""
+    span = Window(start=window.start, end=window.end).describe()
+    return span if not window.label or ".." in window.label else f"{window.label} ({span})"
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is not None:
         return value.astimezone(timezone.utc).replace(tzinfo=None)
@@ -240,7 +246,7 @@ def billing_query(ctx: Context, args: BillingQueryInput) -> BillingQueryOutput:
     in_window = "charge_period_start >= $start AND charge_period_start < $end"
     base = {"start": window.start, "end": window.end}
     if con.execute(f"SELECT count(*) FROM billing_rows WHERE {in_window}", base).fetchall()[0][0] == 0:
-        out.reason = f"no billing rows are charged in {window.describe()}; {covers}"
+        out.reason = f"no billing rows are charged in {describe_window(window)}; {covers}"
         return out
     where, params = _filters(args)
     params.update(base)
@@ -249,11 +255,11 @@ def billing_query(ctx: Context, args: BillingQueryInput) -> BillingQueryOutput:
         f"SELECT DISTINCT billing_currency FROM billing_rows WHERE {condition} ORDER BY 1", params
     ).fetchall()]
     if not currencies:
-        out.reason = f"no billing rows match {_describe_filters(args)} in {window.describe()}; {covers}"
+        out.reason = f"no billing rows match {_describe_filters(args)} in {describe_window(window)}; {covers}"
         return out
     if len(currencies) > 1:
         raise ToolRetry(
-            f"billing rows in {window.describe()} are in several currencies ({', '.join(currencies)}); "
+            f"billing rows in {describe_window(window)} are in several currencies ({', '.join(currencies)}); "
             "ask for one with currency=...",
             valid=currencies,
         )

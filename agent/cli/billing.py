@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Annotated
 
 import typer
@@ -10,9 +9,8 @@ from pydantic import ValidationError
 
 from agent.cli import app
 from agent.cli.common import DbOption, JsonOption, open_context, print_json, print_table
-from tools.billing_query import GROUPINGS, BillingQueryInput, billing_query
+from tools.billing_query import GROUPINGS, BillingQueryInput, billing_query, describe_window
 from tools.errors import InputError
-from tools.windows import Window
 
 
 @app.command("billing")
@@ -53,17 +51,8 @@ def billing(
     totals = result.totals
     rows.append(["TOTAL", totals.billed_cost, totals.effective_cost, totals.rows])
     print_table(
-        f"Billing by {result.group_by}, {_span(result.window)}, {result.currency}",
+        f"Billing by {result.group_by}, {describe_window(result.window)}, {result.currency}",
         [result.group_by, "BilledCost", "EffectiveCost", "rows"],
         rows,
     )
 
-
-def _span(window: Window) -> str:
-    """``all: 2024-09-01 .. 2024-10-01`` (dates when the bounds are midnights, END exclusive)."""
-
-    def fmt(ts: datetime) -> str:
-        return f"{ts:%Y-%m-%d}" if ts.time() == time.min else f"{ts:%Y-%m-%d %H:%M}"
-
-    span = f"{fmt(window.start)} .. {fmt(window.end)}"
-    return span if ".." in window.label else f"{window.label}: {span}"

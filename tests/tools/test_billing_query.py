@@ -152,3 +152,11 @@ def test_bad_arguments_are_refused():
         BillingQueryInput(group_by="namespace")
     with pytest.raises(ValidationError):
         BillingQueryInput(start="2024-09-01T00:00:00")
+
+
+def test_named_window_is_anchored_to_the_data(loaded, table):
+    # The sample ends 2024-10-01 00:00, so this-week is 2024-09-24 .. 2024-10-01.
+    week = table.where(lambda r: "2024-09-24" <= r["ChargePeriodStart"][:10] < "2024-10-01")
+    out = billing_query(loaded, BillingQueryInput(window="this-week"))
+    assert (out.window.start.isoformat(), out.window.end.isoformat()) == ("2024-09-24T00:00:00", "2024-10-01T00:00:00")
+    assert out.totals.rows == len(week.rows) and _close(out.totals.billed_cost, week.total("BilledCost"))
