@@ -169,11 +169,11 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
                                WHEN 'kube_statefulset_labels' THEN 'StatefulSet'
                                WHEN 'kube_daemonset_labels' THEN 'DaemonSet' ELSE 'CronJob' END AS kind,
                    coalesce(labels['deployment'], labels['statefulset'], labels['daemonset'], labels['cronjob']) AS name,
-                   arg_max(ksm_labels(labels), hour) FILTER (metric <> 'kube_cronjob_created') AS labels,
+                   arg_max(ksm_labels(labels), hour) FILTER (ends_with(metric, '_labels')) AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_cronjob_created'))::TIMESTAMP AS created_at,
                    min(hour) AS first_seen, max(hour) AS last_seen, 0 AS priority
             FROM _h WHERE metric IN ('kube_deployment_labels', 'kube_statefulset_labels', 'kube_daemonset_labels',
-                                     'kube_cronjob_labels', 'kube_cronjob_created')
+                                     'kube_cronjob_labels', 'kube_cronjob_created', 'kube_cronjob_info')
             GROUP BY 1, 2, 3
             UNION ALL
             SELECT jl.namespace, 'Job', coalesce(nullif(jl.labels['workload_type'], ''),
