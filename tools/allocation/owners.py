@@ -3,7 +3,7 @@
 For every workload row of ``allocation_hours`` (bucket ``workload``), each of the fields
 ``owner, team, service, env, cost_center, workload_type`` is read, first non-empty wins, from:
 
-1. the labels of the workload's most recently seen pod (``pods.labels``);
+1. the labels of the workload's most recently seen pod (``pods.labels``; ties: last pod name);
 2. the top controller's labels (``workloads.labels``; for a load balancer the Service's);
 3. the namespace's labels (``namespaces.labels``);
 4. ``owners.yaml`` (``settings.allocation.owners_file``): the first entry whose namespace
@@ -109,10 +109,12 @@ def build_workload_owners(con: duckdb.DuckDBPyConnection, patterns: list[tuple[s
             FROM allocation_hours WHERE bucket = 'workload'
         ),
         pod_labels AS (
-            SELECT cluster, namespace, workload_kind, workload_name,
-                   arg_max(labels, coalesce(last_seen, first_seen, created_at)) AS labels
-            FROM pods WHERE labels IS NOT NULL
-            GROUP BY cluster, namespace, workload_kind, workload_name
+            SELECT cluster, namespace, workload_kind, workload_name, labels
+            FROM (SELECT *, row_number() OVER (
+                      PARTITION BY cluster, namespace, workload_kind, workload_name
+                      ORDER BY coalesce(last_seen, first_seen, created_at) DESC NULLS LAST, pod DESC) AS rn
+                  FROM pods WHERE labels IS NOT NULL)
+            WHERE rn = 1
         ),
         yaml_match AS (
             SELECT w.cluster, w.namespace, arg_min(map(p.keys, p.vals), p.priority) AS labels

@@ -271,7 +271,9 @@ def reference_owners(con: duckdb.DuckDBPyConnection, patterns: list[tuple[str, d
     from fnmatch import fnmatchcase
 
     pod_labels = {}
-    for p in _rows(con, "SELECT * FROM pods WHERE labels IS NOT NULL ORDER BY coalesce(last_seen, first_seen, created_at)"):
+    pods = _rows(con, "SELECT * FROM pods WHERE labels IS NOT NULL")
+    pods.sort(key=lambda p: (p["last_seen"] or p["first_seen"] or p["created_at"] or datetime.min, p["pod"]))
+    for p in pods:
         pod_labels[(p["cluster"], p["namespace"], p["workload_kind"], p["workload_name"])] = p["labels"]
     ctl = {(w["cluster"], w["namespace"], w["kind"], w["name"]): w["labels"] or {} for w in _rows(con, "SELECT * FROM workloads")}
     for s in _rows(con, "SELECT * FROM services"):
