@@ -18,7 +18,8 @@ class IngestReport(BaseModel):
     def lines(self) -> list[str]:
         """Plain lines for a terminal or a log."""
         where = f" ({self.cluster})" if self.cluster else ""
-        out = [f"{self.source}{where}: " + ", ".join(f"{n} {t}" for t, n in self.rows.items())]
+        written = ", ".join(f"{n} {t}" for t, n in self.rows.items()) or "no rows written"
+        out = [f"{self.source}{where}: {written}"]
         out += [f"caveat: {c}" for c in self.caveats]
         out += [f"warning: {w}" for w in self.warnings]
         return out
