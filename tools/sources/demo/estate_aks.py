@@ -62,10 +62,6 @@ def build_aks(b: Builder) -> None:
     cm = b.namespace(c, "cert-manager", sys_labels | {"service": "certificates"}, log_gib_per_day=0.1)
     tol = [{"operator": "Exists"}]
     for name, image, cpu, mem in (("kube-proxy", "kube-proxy:v1.30.5", 0.1, 0.125),
-                                  ("azure-ip-masq-agent", "ip-masq-agent:v2.5.0.12", 0.1, 0.05),
-                                  ("cloud-node-manager", "cloud-node-manager:v1.30.6", 0.05, 0.05),
-                                  ("csi-azuredisk-node", "azuredisk-csi:v1.30.4", 0.03, 0.06),
-                                  ("csi-azurefile-node", "azurefile-csi:v1.30.5", 0.03, 0.06),
                                   ("ama-logs", "ciprod:3.1.24", 0.15, 0.5)):
         b.workload(c, ks, "DaemonSet", name, [container(name, image, cpu, mem)], pool=["*"], tolerations=tol)
     b.workload(c, mon, "DaemonSet", "node-exporter", [container("node-exporter", "node-exporter:v1.8.2", 0.1, 0.176)],

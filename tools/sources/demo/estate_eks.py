@@ -58,9 +58,7 @@ def build_eks(b: Builder) -> None:
     every = ["*"]
     tol = [{"operator": "Exists"}]
     for name, image, cpu, mem in (("aws-node", "amazon-k8s-cni:v1.18.5", 0.05, 0.125),
-                                  ("kube-proxy", "kube-proxy:v1.30.4-eksbuild.1", 0.1, 0.125),
-                                  ("ebs-csi-node", "aws-ebs-csi-driver:v1.35.0", 0.03, 0.094),
-                                  ("fluent-bit", "aws-for-fluent-bit:2.32.2", 0.1, 0.195)):
+                                  ("kube-proxy", "kube-proxy:v1.30.4-eksbuild.1", 0.1, 0.125)):
         b.workload(c, ks, "DaemonSet", name, [container(name, image, cpu, mem)], pool=every, tolerations=tol)
     b.workload(c, mon, "DaemonSet", "node-exporter", [container("node-exporter", "node-exporter:v1.8.2", 0.1, 0.176)],
                pool=every, tolerations=tol)

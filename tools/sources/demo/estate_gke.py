@@ -50,12 +50,8 @@ def build_gke(b: Builder) -> None:
                       log_gib_per_day=0.4)
     pools = ["default-pool"]
     for name, image, cpu, mem in (("kube-proxy", "kube-proxy:v1.30.5-gke.1014001", 0.1, 0.1),
-                                  ("fluentbit-gke", "fluent-bit:v1.8.12-gke.35", 0.1, 0.2),
-                                  ("gke-metrics-agent", "gke-metrics-agent:1.12.4-gke.0", 0.02, 0.06),
-                                  ("pdcsi-node", "gcp-compute-persistent-disk-csi-driver:v1.13.2", 0.02, 0.02)):
+                                  ("fluentbit-gke", "fluent-bit:v1.8.12-gke.35", 0.1, 0.2)):
         b.workload(c, ks, "DaemonSet", name, [container(name, image, cpu, mem)], pool=pools)
-    b.workload(c, mon, "DaemonSet", "node-exporter", [container("node-exporter", "node-exporter:v1.8.2", 0.08, 0.176)],
-               pool=pools)
     b.deployment(c, ks, "kube-dns", "k8s-dns-kube-dns:1.23.0-gke.9", 0.26, 0.11, 2, "default-pool")
     b.deployment(c, ks, "metrics-server", "metrics-server:v0.7.1-gke.23", 0.05, 0.1, 1, "default-pool")
     prom = b.workload(c, mon, "StatefulSet", "prometheus", [container("prometheus", "prometheus:v2.54.1", 1.5, 6.0)],
