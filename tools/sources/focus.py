@@ -30,16 +30,13 @@ import duckdb
 from tools.context import Context
 from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
-from tools.sources.focus_columns import plan_columns
+from tools.sources.focus_columns import ColumnPlan, plan_columns
 from tools.sources.focus_read import StagedFile, file_sha256, stage_file
-from tools.sources.focus_validate import check_staged, typed_select
+from tools.sources.focus_validate import check_staged, slice_select, typed_select
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
 log = logging.getLogger(__name__)
-
-_DELIVERY_TABLE = "focus_delivery_rows"
-
 
 def delivery_id_for(shas: list[str]) -> str:
     """Content-derived id: the same set of files is the same delivery."""
@@ -81,28 +78,32 @@ def ingest_focus_files(ctx: Context, paths: list[Path]) -> IngestReport:
         return report
 
     # Files are staged and checked in temporary tables first (nothing in the warehouse
-    # changes), committed row by row so that rowid is the file order; the warehouse write is
-    # then one transaction.
-    files: list[tuple[StagedFile, str]] = []
+    # changes; committed as they are read, so that rowid is the file order). The warehouse
+    # write is then one transaction: drop the slices the delivery restates, insert its rows.
+    staged_files: list[tuple[StagedFile, ColumnPlan]] = []
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_DELIVERY_TABLE} AS SELECT * FROM billing_rows LIMIT 0")
         for index, path in enumerate(paths):
-            files.append(_stage_and_check(con, path, shas[index], index, delivery_id, report))
-        written = con.execute(f"SELECT count(*) FROM {_DELIVERY_TABLE}").fetchall()[0][0]
+            staged_files.append(_stage_and_check(con, path, shas[index], index, report))
         with transaction(con):
-            replaced = _replace_slices(con)
-            _record_delivery(con, ctx, delivery_id, files, written)
+            replaced = _delete_restated_slices(con, staged_files)
+            for staged, plan in staged_files:
+                columns, select = typed_select(staged, plan)
+                con.execute(
+                    f"INSERT INTO billing_rows ({', '.join(columns)}) {select}",
+                    {"delivery_id": delivery_id, "source_file": str(staged.path), "focus_version": plan.version},
+                )
+            written = sum(staged.row_count for staged, _ in staged_files)
+            _record_delivery(con, ctx, delivery_id, staged_files, written)
     finally:
         for index in range(len(paths)):
             con.execute(f"DROP TABLE IF EXISTS focus_stage_{index}")
-        con.execute(f"DROP TABLE IF EXISTS {_DELIVERY_TABLE}")
     if replaced:
         report.warnings.append(
             f"replaced {replaced} earlier rows of the (billing account, billing period) slices "
             "this delivery restates"
         )
-    report.rows = {"billing_rows": written, "billing_files": len(files), "billing_deliveries": 1}
-    log.info("focus delivery %s: %d rows from %d files", delivery_id, written, len(files))
+    report.rows = {"billing_rows": written, "billing_files": len(staged_files), "billing_deliveries": 1}
+    log.info("focus delivery %s: %d rows from %d files", delivery_id, written, len(staged_files))
     refresh_allocation(ctx)
     return report
 
@@ -129,39 +130,34 @@ def _is_current(con: duckdb.DuckDBPyConnection, delivery_id: str) -> bool:
 
 
 def _stage_and_check(
-    con: duckdb.DuckDBPyConnection, path: Path, sha256: str, index: int, delivery_id: str,
-    report: IngestReport,
-) -> tuple[StagedFile, str]:
-    """Stage one file, check it, and append its typed rows to the delivery table."""
+    con: duckdb.DuckDBPyConnection, path: Path, sha256: str, index: int, report: IngestReport
+) -> tuple[StagedFile, ColumnPlan]:
+    """Stage one file into ``focus_stage_<index>`` and check it (raises InputError)."""
     staged = stage_file(con, path, sha256, f"focus_stage_{index}")
     plan = plan_columns(staged.columns)
     check_staged(con, staged, plan)
-    columns, select = typed_select(staged, plan)
-    con.execute(
-        f"INSERT INTO {_DELIVERY_TABLE} ({', '.join(columns)}) {select}",
-        {"delivery_id": delivery_id, "source_file": str(path), "focus_version": plan.version},
-    )
-    con.execute(f"DROP TABLE {staged.table}")
     if plan.legacy:
         report.warnings.append(f"{path.name}: pre-1.0 FOCUS column names mapped: {', '.join(plan.legacy)}")
     log.info("%s: FOCUS %s, %d rows (%s)", path, plan.version, staged.row_count, staged.file_format)
-    return staged, plan.version
+    return staged, plan
 
 
-def _replace_slices(con: duckdb.DuckDBPyConnection) -> int:
-    """Delete the earlier rows of every slice the delivery holds, then insert the delivery."""
-    slices = (
-        f"SELECT DISTINCT billing_account_id, billing_period_start FROM {_DELIVERY_TABLE}"
+def _delete_restated_slices(
+    con: duckdb.DuckDBPyConnection, staged_files: list[tuple[StagedFile, ColumnPlan]]
+) -> int:
+    """Delete the stored rows of every (account, billing period) the delivery holds."""
+    slices = " UNION ".join(slice_select(staged, plan) for staged, plan in staged_files)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE focus_slices AS {slices}")
+    matching = (
+        "FROM billing_rows b, focus_slices s WHERE b.billing_account_id = s.billing_account_id "
+        "AND b.billing_period_start = s.billing_period_start"
     )
-    replaced = con.execute(
-        f"SELECT count(*) FROM billing_rows b WHERE (b.billing_account_id, b.billing_period_start) "
-        f"IN ({slices})"
-    ).fetchall()[0][0]
+    replaced = con.execute(f"SELECT count(*) {matching}").fetchall()[0][0]
     con.execute(
-        f"DELETE FROM billing_rows b USING ({slices}) s "
-        "WHERE b.billing_account_id = s.billing_account_id AND b.billing_period_start = s.billing_period_start"
+        "DELETE FROM billing_rows b USING focus_slices s WHERE b.billing_account_id = s.billing_account_id "
+        "AND b.billing_period_start = s.billing_period_start"
     )
-    con.execute(f"INSERT INTO billing_rows SELECT * FROM {_DELIVERY_TABLE}")
+    con.execute("DROP TABLE focus_slices")
     return replaced
 
 
@@ -169,7 +165,7 @@ def _record_delivery(
     con: duckdb.DuckDBPyConnection,
     ctx: Context,
     delivery_id: str,
-    files: list[tuple[StagedFile, str]],
+    files: list[tuple[StagedFile, ColumnPlan]],
     written: int,
 ) -> None:
     con.execute("DELETE FROM billing_files WHERE delivery_id = ?", [delivery_id])
@@ -180,5 +176,5 @@ def _record_delivery(
     )
     con.executemany(
         "INSERT INTO billing_files VALUES (?, ?, ?, ?, ?)",
-        [[str(s.path), s.sha256, delivery_id, version, s.row_count] for s, version in files],
+        [[str(s.path), s.sha256, delivery_id, plan.version, s.row_count] for s, plan in files],
     )

@@ -193,5 +193,15 @@ def typed_select(staged: StagedFile, plan: ColumnPlan) -> tuple[list[str], str]:
     return columns, f"SELECT {', '.join(values)} FROM {staged.table}"
 
 
+def slice_select(staged: StagedFile, plan: ColumnPlan) -> str:
+    """The distinct (billing_account_id, billing_period_start) slices of a staged file."""
+    account = quote_identifier(plan.sources["billing_account_id"])
+    period = timestamp_sql(quote_identifier(plan.sources["billing_period_start"]))
+    return (
+        f"SELECT DISTINCT {account} AS billing_account_id, {period} AS billing_period_start "
+        f"FROM {staged.table}"
+    )
+
+
 def _sql_string(text: str) -> str:
     return text.replace("'", "''")
