@@ -7,7 +7,8 @@ with its data row. Rules:
 * CSV: comma separated, double-quoted, with a header row; ``NULL`` and empty fields are null
   (quoted or not). Gzip is recognised by its magic bytes, not the file name.
 * Parquet: recognised by its ``PAR1`` magic bytes; nested columns (a MAP or STRUCT ``Tags``,
-  ``SkuPriceDetails``) are staged as JSON text, timestamps as ISO text with their zone.
+  ``SkuPriceDetails``) are staged as JSON text, a list of ``{key, value}`` structs as a JSON
+  object, timestamps as ISO text with their zone.
 * ``source_row`` is the 1-based data row (the Nth record after the header; for Parquet the
   Nth row of the file), kept in the order DuckDB reads it (insertion order is preserved).
 """
@@ -15,6 +16,7 @@ with its data row. Rules:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ import duckdb
 from tools.errors import InputError
 
 _NESTED_PREFIXES = ("MAP(", "STRUCT(")
+# Labels as a list of {key, value} structs (BigQuery's shape) become a JSON object.
+_KEY_VALUE_LIST = re.compile(r'STRUCT\("?key"? VARCHAR, "?value"? VARCHAR\)\[\]', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,9 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     parts = []
     for name, dtype, *_ in described:
         column = quote_identifier(name)
-        if dtype.upper().startswith(_NESTED_PREFIXES) or dtype.endswith("[]"):
+        if _KEY_VALUE_LIST.fullmatch(dtype):
+            parts.append(f"to_json(map_from_entries({column}))::VARCHAR AS {column}")
+        elif dtype.upper().startswith(_NESTED_PREFIXES) or dtype.endswith("[]"):
             parts.append(f"to_json({column})::VARCHAR AS {column}")
         else:
             parts.append(f"{column}::VARCHAR AS {column}")

@@ -119,3 +119,14 @@ def test_the_same_file_twice_in_one_call(loaded, restated, tmp_path):
     a = restated.write(tmp_path / "a.csv")
     b = restated.write(tmp_path / "b.csv")
     _refused(loaded, [a, b], "a.csv", "b.csv", "same content")
+
+
+def test_truncated_parquet(loaded, restated, tmp_path):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    full = tmp_path / "full.parquet"
+    pq.write_table(pacsv.read_csv(restated.write(tmp_path / "r.csv")), full)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size - 100])
+    _refused(loaded, [cut], "cut.parquet", "Parquet", "Fix:")

@@ -170,3 +170,20 @@ def test_a_delivery_of_several_files_is_one_delivery(ctx, shared_data, tmp_path)
     assert _totals(ctx) == (1000, Decimal("20.52"), Decimal("14.98"))
     assert ctx.db.execute("SELECT count(DISTINCT delivery_id) FROM billing_rows").fetchall()[0][0] == 1
     assert ctx.db.execute("SELECT count(*) FROM billing_files").fetchall()[0][0] == 2
+
+
+def test_parquet_tags_as_key_value_list(ctx, shared_data, tmp_path):
+    """Tags as a list of {key, value} structs (BigQuery's label shape) become the same map."""
+    table = sample(shared_data).where(lambda r: r["ProviderName"] == "Microsoft")
+    columns = {name: pa.array([None if v == "NULL" else v for v in table.values(name)], pa.string())
+               for name in table.header if name != "Tags"}
+    pairs = [None if t == "NULL" else [{"key": k, "value": str(v)} for k, v in json.loads(t).items()]
+             for t in table.values("Tags")]
+    columns["Tags"] = pa.array(pairs, pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())])))
+    path = tmp_path / "kv.parquet"
+    pq.write_table(pa.table(columns), path)
+    ingest_focus_files(ctx, [path])
+    stored = ctx.db.execute("SELECT tags FROM billing_rows ORDER BY source_row").fetchall()
+    expected = [tags_of(t) for t in table.values("Tags")]
+    assert [s[0] for s in stored] == [None if e is None else {k: str(v) for k, v in e.items()} for e in expected]
+    assert any(" org" in (s[0] or {}) for s in stored)
