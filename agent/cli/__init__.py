@@ -26,6 +26,7 @@ def _register() -> None:
     from agent.cli import billing  # noqa: F401
     from agent.cli import waste  # noqa: F401
     from agent.cli import allocate  # noqa: F401
+    from agent.cli import demo  # noqa: F401
 
 
 def main() -> None:

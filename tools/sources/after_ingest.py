@@ -9,13 +9,31 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from typing import Any
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator
 
 from tools.context import Context
 
 log = logging.getLogger(__name__)
 
 ALLOCATION_MODULE = "tools.allocation"
+
+_DEFERRED: ContextVar[frozenset[int]] = ContextVar("allocation_deferred", default=frozenset())
+
+
+@contextmanager
+def allocation_deferred(ctx: Context) -> Iterator[None]:
+    """Inside the block, :func:`refresh_allocation` on `ctx` does nothing.
+
+    For a caller that ingests several sources in a row (``allot demo``) and rebuilds the
+    allocation once at the end, instead of once per ingest.
+    """
+    token = _DEFERRED.set(_DEFERRED.get() | {id(ctx)})
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
 
 
 def refresh_allocation(ctx: Context) -> Any | None:
@@ -24,7 +42,11 @@ def refresh_allocation(ctx: Context) -> Any | None:
     Returns None, and does nothing, when the allocation engine is not installed in this
     build (no ``tools.allocation`` module or no ``rebuild_allocation`` in it). Errors raised
     by the rebuild itself propagate: a broken allocation must not look like a fresh one.
+    Also None inside :func:`allocation_deferred` for this context.
     """
+    if id(ctx) in _DEFERRED.get():
+        log.info("allocation rebuild deferred by the caller")
+        return None
     if importlib.util.find_spec(ALLOCATION_MODULE) is None:
         log.info("allocation engine not present; skipped the allocation rebuild")
         return None
