@@ -40,10 +40,9 @@ from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.prometheus_http import PrometheusAPI
 from tools.sources.prometheus_queries import (
     HOUR,
-    REDUCTION_LABEL,
     Batch,
     hour_chunks,
-    hourly_query,
+    hourly_queries,
     matcher,
     plan_batches,
     selector,
@@ -194,18 +193,15 @@ def fetch_hourly(api: PrometheusAPI, discovery: Discovery, start: datetime, end:
             for chunk in hour_chunks(start, end, batch.series, max_points)]
     columns: dict[str, list] = {name: [] for name in STAGING_SCHEMA.names}
     for done, (plan, batch, (chunk_start, chunk_end)) in enumerate(work, start=1):
-        query = hourly_query(selector(plan.metric, plan.matchers + batch.matchers))
-        result = api.query_range(query, chunk_start + HOUR - MS, chunk_end - MS, 3600)
+        series_selector = selector(plan.metric, plan.matchers + batch.matchers)
         rows: dict[tuple, dict[str, float]] = {}
-        for item in result:
-            labels = {k: v for k, v in item.get("metric", {}).items() if k not in (REDUCTION_LABEL, "__name__")}
-            reduction = item.get("metric", {}).get(REDUCTION_LABEL)
-            key = tuple(sorted(labels.items()))
-            for evaluated_at, value in item.get("values") or []:
-                rows.setdefault((key, _hour_of(float(evaluated_at))), {})[reduction] = float(value)
+        for reduction, query in hourly_queries(series_selector):
+            for item in api.query_range(query, chunk_start + HOUR - MS, chunk_end - MS, 3600):
+                key = tuple(sorted((k, v) for k, v in item.get("metric", {}).items() if k != "__name__"))
+                for evaluated_at, value in item.get("values") or []:
+                    rows.setdefault((key, _hour_of(float(evaluated_at))), {})[reduction] = float(value)
         for (key, hour), values in rows.items():
-            labels = dict(key)
-            columns["cluster"].append(cluster or labels.get("cluster"))
+            columns["cluster"].append(cluster or dict(key).get("cluster"))
             columns["metric"].append(plan.metric.name)
             columns["labels"].append(list(key))
             columns["hour"].append(hour)
