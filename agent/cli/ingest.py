@@ -70,8 +70,9 @@ def ingest_kubernetes(
 ) -> None:
     """Ingest Kubernetes state: nodes, pods, controllers, volumes, services, HPAs, jobs, events.
 
-    With --snapshot DIR it reads kubectl List dumps; otherwise it reads the live cluster of the
-    kubeconfig context, read-only (get/list/watch; deploy/rbac.yaml grants exactly that).
+    With --snapshot DIR it reads kubectl List dumps; otherwise the live cluster of a kubeconfig context.
+
+    Live reads are read-only: deploy/rbac.yaml grants exactly the get/list/watch they need.
     """
     if snapshot is None:
         if at is not None:

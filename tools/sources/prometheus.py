@@ -201,7 +201,11 @@ def fetch_hourly(api: PrometheusAPI, discovery: Discovery, start: datetime, end:
                 for evaluated_at, value in item.get("values") or []:
                     rows.setdefault((key, _hour_of(float(evaluated_at))), {})[reduction] = float(value)
         for (key, hour), values in rows.items():
-            columns["cluster"].append(cluster or dict(key).get("cluster"))
+            series_cluster = cluster or dict(key).get("cluster")
+            if not series_cluster:
+                raise SourceError(f"Prometheus series {plan.metric.name}{dict(key)} carry no `cluster` label; "
+                                  "pass --cluster NAME to name the cluster they belong to")
+            columns["cluster"].append(series_cluster)
             columns["metric"].append(plan.metric.name)
             columns["labels"].append(list(key))
             columns["hour"].append(hour)
