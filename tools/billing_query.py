@@ -9,7 +9,8 @@ side. Rules:
 * ``cluster`` grouping reads the cluster tags providers put on cluster-level resources, first
   present of ``eks:cluster-name``, ``aws:eks:cluster-name``, ``kubernetes.io/cluster/<name>``
   (key form), ``goog-k8s-cluster-name``, ``aks-managed-cluster-name``, ``kubernetes_cluster``;
-  rows without one are ``(no cluster)``;
+  rows without one are ``(no cluster)``. Cost tied to a cluster only through resource ids
+  (untagged nodes, disks, load balancers) is attributed by the allocation, not here;
 * tag keys match exactly as the bill writes them (no trimming or case folding);
 * one currency per answer: when the window holds several, the call must pick one;
 * an empty result is ``no_data`` with the reason and the date range the bill covers, never $0.
@@ -211,7 +212,8 @@ def billing_query(ctx: Context, args: BillingQueryInput) -> BillingQueryOutput:
 
     Shows BilledCost (invoiced) and EffectiveCost (amortized, discounts applied) side by
     side, largest first, with totals over every matching row. Use it for "what does the bill
-    say" questions; use the allocation tools for cost per Kubernetes workload.
+    say" questions; use the allocation tools for cost per Kubernetes workload. Cluster
+    grouping reads cluster tags only: untagged cluster resources show as "(no cluster)".
 
     Args:
         ctx: The warehouse to read.
