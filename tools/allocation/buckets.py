@@ -43,16 +43,25 @@ def create_parts_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def write_allocation_hours(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> int:
-    """Replace ``allocation_hours`` with the bucketed parts; returns the rows written."""
+def prepare_allocation_hours(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
+    """Empty ``allocation_hours`` and load the shared namespaces for :func:`insert_buckets`."""
     con.execute("CREATE OR REPLACE TEMP TABLE _alloc_shared_ns (namespace VARCHAR)")
     if settings.shared_namespaces:
-        con.executemany("INSERT INTO _alloc_shared_ns VALUES (?)", [[ns] for ns in settings.shared_namespaces])
+        con.executemany("INSERT INTO _alloc_shared_ns VALUES (?)", [[ns] for ns in dict.fromkeys(settings.shared_namespaces)])
+    con.execute("DELETE FROM allocation_hours")
+
+
+def insert_buckets(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, parts_sql: str) -> None:
+    """Map the parts that ``parts_sql`` selects to buckets and add them to ``allocation_hours``.
+
+    ``parts_sql`` yields the columns of ``_alloc_parts``. Two calls never produce the same
+    row key: pod parts are either on a node pool or ``estimated`` (unknown node), while the
+    cluster-level workload parts are in pool ``''`` and never estimated.
+    """
     ds = "TRUE" if settings.daemonsets_shared else "FALSE"
     cost_sums = ", ".join(f"sum({c})" for c in COST_COLUMNS)
     total = " + ".join(f"sum({c})" for c in COST_COLUMNS)
     qty_sums = ", ".join(f"sum({c})" for c in QUANTITY_COLUMNS)
-    con.execute("DELETE FROM allocation_hours")
     con.execute(
         f"""
         INSERT INTO allocation_hours
@@ -69,7 +78,7 @@ def write_allocation_hours(con: duckdb.DuckDBPyConnection, settings: AllocationS
                    CASE WHEN p.special IS NOT NULL OR s.namespace IS NOT NULL
                              OR ({ds} AND p.workload_kind = 'DaemonSet') THEN ''
                         ELSE p.workload_kind END AS bucket_kind
-            FROM _alloc_parts p
+            FROM ({parts_sql}) p
             LEFT JOIN _alloc_shared_ns s ON s.namespace = p.namespace AND p.special IS NULL
         )
         SELECT cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated,
@@ -78,4 +87,3 @@ def write_allocation_hours(con: duckdb.DuckDBPyConnection, settings: AllocationS
         GROUP BY cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated
         """
     )
-    return con.execute("SELECT count(*) FROM allocation_hours").fetchone()[0]

@@ -123,12 +123,12 @@ def insert_network_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
         f"""
         INSERT INTO _alloc_parts
         WITH nb AS ({_bill('network', cost)}),
-        tx AS (SELECT cluster, hour, sum(tx) AS tx FROM _alloc_pod_agg WHERE tx > 0 GROUP BY cluster, hour)
+        tx AS (SELECT cluster, hour, sum(tx) AS tx FROM _alloc_pod_rows WHERE tx > 0 GROUP BY cluster, hour)
         SELECT a.cluster, a.hour, NULL, a.namespace, a.workload_kind, a.workload_name, '', FALSE,
                0, 0, 0, 0, nb.cost * a.tx / tx.tx, 0, 0, {_ZERO_QTY}
         FROM nb
         JOIN tx ON tx.cluster = nb.cluster AND tx.hour = nb.hour
-        JOIN _alloc_pod_agg a ON a.cluster = nb.cluster AND a.hour = nb.hour AND a.tx > 0
+        JOIN _alloc_pod_rows a ON a.cluster = nb.cluster AND a.hour = nb.hour AND a.tx > 0
         UNION ALL
         SELECT nb.cluster, nb.hour, 'shared', '', '', '__shared__:network', '', FALSE,
                0, 0, 0, 0, nb.cost, 0, 0, {_ZERO_QTY}

@@ -58,7 +58,7 @@ def build_node_costs(con: duckdb.DuckDBPyConnection, settings: AllocationSetting
         WITH nh AS (
             SELECT h.cluster, h.node, h.hour,
                    h.cpu_allocatable AS cpu, h.memory_allocatable / {GIB} AS mem_gib, h.gpu_allocatable AS gpu,
-                   coalesce(n.node_pool, 'default') AS node_pool, lower(n.instance_type) AS instance_type
+                   coalesce(nullif(n.node_pool, ''), 'default') AS node_pool, lower(n.instance_type) AS instance_type
             FROM node_hours h LEFT JOIN nodes n ON n.cluster = h.cluster AND n.node = h.node
         ),
         present AS (

@@ -1,8 +1,8 @@
 """``rebuild_allocation``: recompute billing_attribution, allocation_hours and workload_owners.
 
 The whole warehouse is recomputed in one transaction (all or nothing), as a fixed sequence
-of set-based SQL steps; ``pod_hours`` is scanned once for the charges (plus once, joined to
-``pod_volumes``, for volume mounts). The steps and their rules live in their modules:
+of set-based SQL steps; ``pod_hours`` is scanned twice for the charges (per node-hour, then per
+workload) and once, joined to ``pod_volumes``, for volume mounts. The steps and their rules live in their modules:
 
 1. ``attribution``   bill rows -> cluster, kind, hour (billing_attribution)
 2. ``node_costs``    node-hour price (billed or estimated) and CPU/memory/GPU split
@@ -25,7 +25,7 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from tools.allocation.attribution import build_billing_attribution
-from tools.allocation.buckets import create_parts_table, write_allocation_hours
+from tools.allocation.buckets import create_parts_table, insert_buckets, prepare_allocation_hours
 from tools.allocation.cluster_costs import (
     insert_fixed_parts,
     insert_load_balancer_parts,
@@ -35,7 +35,7 @@ from tools.allocation.cluster_costs import (
 )
 from tools.allocation.node_costs import build_node_costs, cost_column
 from tools.allocation.owners import build_workload_owners, load_owner_patterns
-from tools.allocation.pod_costs import build_pod_aggregate, insert_pod_parts, unknown_node_pod_hours
+from tools.allocation.pod_costs import build_pod_aggregate, insert_idle_parts, pod_parts_sql, unknown_node_pod_hours
 from tools.context import Context
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 TEMP_TABLES = (
     "_alloc_resources", "_alloc_node_map", "_alloc_pv_map", "_alloc_lb_map", "_alloc_cluster_ids",
     "_alloc_targets", "_alloc_prices", "_alloc_node_bill", "_alloc_node_cost", "_alloc_node_unallocated",
-    "_alloc_pod_agg", "_alloc_node_use", "_alloc_parts", "_alloc_mounts", "_alloc_volume_cost",
+    "_alloc_node_rate", "_alloc_pod_rows", "_alloc_node_use", "_alloc_parts", "_alloc_mounts", "_alloc_volume_cost",
     "_alloc_shared_ns", "_alloc_owner_patterns",
 )
 
@@ -63,6 +63,7 @@ class AllocationSummary(BaseModel):
     pod_hours: float = Field(0.0, description="running pod-hours allocated")
     caveats: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per step")
 
 
 def _begin(con: duckdb.DuckDBPyConnection) -> bool:
@@ -113,19 +114,38 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
     patterns = load_owner_patterns(settings.owners_file)
     cost = cost_column(settings)
     owns = _begin(con)
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = round(now - mark, 3)
+        mark = now
+
     try:
         rows = {"billing_attribution": build_billing_attribution(con)}
+        step("attribution")
         build_node_costs(con, settings)
+        step("node_costs")
         create_parts_table(con)
         build_pod_aggregate(con)
-        insert_pod_parts(con)
+        step("pod_aggregate")
+        prepare_allocation_hours(con, settings)
+        insert_buckets(con, settings, pod_parts_sql())
+        step("pod_allocation")
+        insert_idle_parts(con)
         insert_volume_parts(con, cost)
         insert_load_balancer_parts(con, cost)
         insert_network_parts(con, cost)
         insert_observability_parts(con, cost)
         insert_fixed_parts(con, cost)
-        rows["allocation_hours"] = write_allocation_hours(con, settings)
+        step("cluster_costs")
+        insert_buckets(con, settings, "SELECT * FROM _alloc_parts")
+        rows["allocation_hours"] = con.execute("SELECT count(*) FROM allocation_hours").fetchone()[0]
+        step("allocation_hours")
         rows["workload_owners"] = build_workload_owners(con, patterns)
+        step("owners")
         caveats = _caveats(con)
         con.execute("DELETE FROM data_caveats WHERE source = 'allocation'")
         if caveats:
@@ -157,7 +177,7 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         estimated_total=estimated, difference=allocated - billed, first_hour=first, last_hour=last,
         clusters=clusters, rows=rows, pod_hours=pod_hours,
         caveats=[f"{cluster or 'bill'}: {message}" for cluster, _, message in caveats],
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(time.perf_counter() - started, 3), timings=timings,
     )
     log.info("allocation rebuilt: %s rows, billed %.2f, allocated %.2f, estimated %.2f in %.2fs",
              rows.get("allocation_hours"), billed, allocated, estimated, summary.seconds)
