@@ -22,6 +22,8 @@ app = typer.Typer(
 def _register() -> None:
     # Each command module adds its commands to `app`.
     from agent.cli import ingest  # noqa: F401
+    from agent.cli import plans  # noqa: F401
+    from agent.cli import report  # noqa: F401
     from agent.cli import explain  # noqa: F401
     from agent.cli import billing  # noqa: F401
     from agent.cli import waste  # noqa: F401

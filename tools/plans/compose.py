@@ -83,14 +83,15 @@ def merge_plans(first: Plan, second: Plan) -> Plan:
         risk = Risk(level=risk.level, description=f"{first.risk.description} {second.risk.description}")
     confidence = min(first.confidence, second.confidence, key=lambda lvl: _LEVEL[lvl])
     summary = "; ".join(s for s in (first.action.summary, second.action.summary) if s)
-    savings = (first.monthly_savings or 0.0) + (second.monthly_savings or 0.0)
+    savings = None if first.monthly_savings is None and second.monthly_savings is None else round(
+        (first.monthly_savings or 0.0) + (second.monthly_savings or 0.0), 2)
     return make_plan(
         finding=first.finding if first.finding == second.finding else f"{first.finding} {second.finding}",
         evidence=evidence,
         action=Action(object=first.action.object, changes=changes, summary=summary),
         risk=risk,
         reviewer=first.reviewer,
-        monthly_savings=round(savings, 2),
+        monthly_savings=savings,
         confidence=confidence,
         source_findings=list(dict.fromkeys(first.source_findings + second.source_findings)),
         plan_kind=first.plan_kind,
