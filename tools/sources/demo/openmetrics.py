@@ -7,7 +7,8 @@ also gets a ``0`` sample at its first hour's start ``H0 + 0s``. Every series car
 and the file ends with ``# EOF``, so both prometheus_client's OpenMetrics parser and
 ``promtool tsdb create-blocks-from openmetrics`` read it.
 
-Writing is one pass over the world: each family's lines go to its own temporary file (series
+Pod limits, pod and namespace creation times come from the kubectl snapshot (they are not
+repeated hourly here). Writing is one pass over the world: each family's lines go to its own temporary file (series
 by series, hours in order), and the families are concatenated at the end. Memory stays
 bounded whatever the number of pods.
 """
@@ -26,6 +27,10 @@ from tools.sources.demo.usage import cpu_cores, log_bytes, memory_bytes, network
 from tools.sources.metric_catalogue import CATALOGUE
 
 EPOCH = datetime(1970, 1, 1)
+# kube-state-metrics exposes pod labels only through --metric-labels-allowlist; the demo's
+# allowlist is the owner keys (DESIGN.md rule 7) and the app name.
+POD_LABELS_ALLOWLIST = frozenset({"owner", "team", "service", "env", "cost_center", "workload_type",
+                                  "app.kubernetes.io/name"})
 COUNTERS = {m.name for m in CATALOGUE if m.type == "counter"}
 ORDER = [m.name for m in CATALOGUE]
 
@@ -155,8 +160,6 @@ def _namespaces(world: World, c, fam: Families, base: int) -> None:
         labels = {"kubernetes.io/metadata.name": ns.name, **ns.labels}
         fam.gauge("kube_namespace_labels", {"namespace": ns.name,
                                             **{_label_key(k): v for k, v in sorted(labels.items())}}, r)
-        fam.gauge("kube_namespace_created", {"namespace": ns.name}, r,
-                  constant=(ns.created - EPOCH).total_seconds())
         fam.counter("loki_distributor_bytes_received_total", {"tenant": ns.name}, r,
                     (log_bytes(spec.seed, ns, h) for h in r))
 
@@ -248,7 +251,8 @@ def _pod(world: World, p, fam: Families) -> None:
                                 "created_by_name": p.owner_name}, r)
     fam.gauge("kube_pod_owner", {**ident, "owner_kind": p.owner_kind, "owner_name": p.owner_name,
                                  "owner_is_controller": "true"}, r)
-    fam.gauge("kube_pod_labels", {**ident, **{_label_key(k): v for k, v in sorted(p.labels.items())}}, r)
+    allowed = {k: v for k, v in sorted(p.labels.items()) if k in POD_LABELS_ALLOWLIST}
+    fam.gauge("kube_pod_labels", {**ident, **{_label_key(k): v for k, v in allowed.items()}}, r)
     fam.gauge("kube_pod_status_phase", {**ident, "phase": "Running"}, r)
     for claim in p.pvcs:
         fam.gauge("kube_pod_spec_volumes_persistentvolumeclaims_info",
