@@ -33,6 +33,7 @@ from tools.sources.after_ingest import refresh_allocation
 from tools.sources.focus_columns import ColumnPlan, plan_columns
 from tools.sources.focus_read import StagedFile, file_sha256, stage_file
 from tools.sources.focus_validate import check_staged, slice_select, typed_select
+from tools.sources.ingest_log import record_run
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
@@ -51,8 +52,9 @@ def ingest_focus_files(ctx: Context, paths: list[Path]) -> IngestReport:
         paths: FOCUS exports (CSV, CSV.gz or Parquet), any FOCUS version 1.0 to 1.3.
 
     Returns:
-        An IngestReport with the rows written per table and warnings (pre-1.0 column names
-        mapped, earlier rows replaced by a restatement, or nothing to do).
+        An IngestReport with the rows written per table (``replaced billing_rows``: earlier
+        rows a restatement superseded) and warnings (pre-1.0 column names mapped, or nothing
+        to do because the files are already ingested).
 
     Raises:
         InputError: a file is missing, empty, unreadable or invalid; the message names the
@@ -81,6 +83,7 @@ def ingest_focus_files(ctx: Context, paths: list[Path]) -> IngestReport:
     # changes; committed as they are read, so that rowid is the file order). The warehouse
     # write is then one transaction: drop the slices the delivery restates, insert its rows.
     staged_files: list[tuple[StagedFile, ColumnPlan]] = []
+    started = ctx.clock()
     try:
         for index, path in enumerate(paths):
             staged_files.append(_stage_and_check(con, path, shas[index], index, report))
@@ -94,15 +97,14 @@ def ingest_focus_files(ctx: Context, paths: list[Path]) -> IngestReport:
                 )
             written = sum(staged.row_count for staged, _ in staged_files)
             _record_delivery(con, ctx, delivery_id, staged_files, written)
+            report.rows = {"billing_rows": written}
+            if replaced:
+                report.rows["replaced billing_rows"] = replaced
+            report.rows.update({"billing_files": len(staged_files), "billing_deliveries": 1})
+            record_run(con, report, started, ctx.clock())
     finally:
         for index in range(len(paths)):
             con.execute(f"DROP TABLE IF EXISTS focus_stage_{index}")
-    if replaced:
-        report.warnings.append(
-            f"replaced {replaced} earlier rows of the (billing account, billing period) slices "
-            "this delivery restates"
-        )
-    report.rows = {"billing_rows": written, "billing_files": len(staged_files), "billing_deliveries": 1}
     log.info("focus delivery %s: %d rows from %d files", delivery_id, written, len(staged_files))
     refresh_allocation(ctx)
     return report

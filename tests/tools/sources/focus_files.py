@@ -90,6 +90,7 @@ def warehouse_state(con: duckdb.DuckDBPyConnection) -> dict:
         ).fetchall(),
         "deliveries": con.execute("SELECT * FROM billing_deliveries ORDER BY ALL").fetchall(),
         "files": con.execute("SELECT * FROM billing_files ORDER BY ALL").fetchall(),
+        "runs": con.execute("SELECT run_id, source, status FROM ingest_runs ORDER BY ALL").fetchall(),
     }
 
 

@@ -36,6 +36,7 @@ def test_sample_totals_match_an_independent_csv_sum(ctx, shared_data):
     files = ctx.db.execute("SELECT path, sha256, focus_version, row_count FROM billing_files").fetchall()
     assert files == [(str(path), hashlib.sha256(path.read_bytes()).hexdigest(), "1.0", 1000)]
     assert ctx.db.execute("SELECT source, row_count FROM billing_deliveries").fetchall() == [("focus", 1000)]
+    assert ctx.db.execute("SELECT source, status FROM ingest_runs").fetchall() == [("focus", "ok")]
 
 
 def test_sample_values_are_parsed_row_by_row(ctx, shared_data):
@@ -94,8 +95,8 @@ def test_a_restated_period_replaces_the_older_rows_of_that_account(ctx, shared_d
 
     report = ingest_focus_files(ctx, [restated.write(tmp_path / "restated.csv")])
 
-    assert report.rows["billing_rows"] == 10
-    assert any("replaced 942 earlier rows" in w for w in report.warnings)
+    assert report.rows == {"billing_rows": 10, "replaced billing_rows": 942, "billing_files": 1, "billing_deliveries": 1}
+    assert "focus: 10 billing_rows, 942 replaced billing_rows" in report.lines()[0]
     count, total_billed, _ = _totals(ctx)
     assert count == len(untouched.rows) + 10 == 68
     assert total_billed == cents(untouched.total("BilledCost") + restated.total("BilledCost"))
