@@ -144,21 +144,25 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
     rows["pods"] = merge_rows(con, "pods", "_hpods", ("cluster", "namespace", "pod"),
                               {"labels": LABELS_OLD, "first_seen": "least", "last_seen": "greatest"})
 
-    _stage(con, "_hs_ns", """
+    # A namespace is deleted when kube-state-metrics stops reporting it before the relation ends;
+    # without kube_namespace_* series a namespace without pods may still exist: deleted_at is kept.
+    ns_metrics = con.execute("SELECT count(*) FROM _h WHERE metric IN ('kube_namespace_labels', "
+                             "'kube_namespace_created')").fetchone()[0] > 0
+    _stage(con, "_hs_ns", f"""
         WITH seen AS (
             SELECT labels['namespace'] AS namespace,
                    arg_max(ksm_labels(labels), hour) FILTER (metric = 'kube_namespace_labels') AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_namespace_created'))::TIMESTAMP
                        AS created_at,
-                   max(hour) AS last_hour
-            FROM _h WHERE labels['namespace'] IS NOT NULL AND labels['namespace'] <> ''
-              AND metric IN ('kube_namespace_labels', 'kube_namespace_created', 'kube_pod_info')
+                   max(hour) FILTER (metric IN ('kube_namespace_labels', 'kube_namespace_created')) AS last_hour
+            FROM _h WHERE coalesce(labels['namespace'], '') <> ''
             GROUP BY 1)
         SELECT ?::VARCHAR AS cluster, namespace, labels, created_at,
-               CASE WHEN last_hour < (SELECT max(hour) FROM _h) THEN last_hour + INTERVAL 1 HOUR END AS deleted_at
+               CASE WHEN {ns_metrics} AND coalesce(last_hour, '-infinity'::TIMESTAMP) < (SELECT max(hour) FROM _h)
+                    THEN last_hour + INTERVAL 1 HOUR END AS deleted_at
         FROM seen""", [c])
     rows["namespaces"] = merge_rows(con, "namespaces", "_hs_ns", ("cluster", "namespace"),
-                                    {"labels": LABELS_OLD, "deleted_at": "replace"})
+                                    {"labels": LABELS_OLD, "deleted_at": "replace" if ns_metrics else "old"})
 
     _stage(con, "_hs_workloads", """
         SELECT ?::VARCHAR AS cluster, namespace, kind, name, arg_min(labels, priority) AS labels,

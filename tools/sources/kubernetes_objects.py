@@ -134,7 +134,9 @@ def ingest_objects(
         cluster: the cluster's name as allocation and queries will call it.
         objects_by_kind: objects per API kind (Node, Pod, Namespace, ReplicaSet, Deployment,
             StatefulSet, DaemonSet, Job, CronJob, PersistentVolumeClaim, PersistentVolume,
-            StorageClass, Service, HorizontalPodAutoscaler, Event).
+            StorageClass, Service, HorizontalPodAutoscaler, Event). A kind present is the
+            cluster's complete list of it (an empty list: none exist); leave out kinds that
+            were not read.
         snapshot_at: when the objects were read (naive UTC or aware).
 
     Returns:

@@ -73,6 +73,9 @@ def relation_rows():
         series("kube_horizontalpodautoscaler_spec_target_metric", {**HPA, "metric_name": "cpu"}, H0, 70),
         series("kube_cronjob_info", {**CRON, "schedule": "* * * * *", "concurrency_policy": "Allow"}, H0, 1),
         series("kube_cronjob_spec_suspend", CRON, H0, 0),
+        *both("kube_namespace_labels", {"namespace": "data", "label_team": "dba"}, 1),
+        series("kube_namespace_labels", {"namespace": "preview-42"}, H0, 1),
+        series("kube_namespace_created", {"namespace": "preview-42"}, H0, 1717000000),
         # Loki: 0 at H0 start, 5000 by H0's end, 12000 by H1's: 5000 then 7000 bytes
         series("loki_distributor_bytes_received_total", {"tenant": "data"}, H0, 5000, first=0),
         series("loki_distributor_bytes_received_total", {"tenant": "data"}, H1, 12000, first=9000),
@@ -120,6 +123,10 @@ def test_storage_hpas_specs_and_logs(ctx):
     assert q(ctx, "SELECT instance_id, node_pool, capacity_type, zone, region FROM nodes") == [
         ("gke-n1", "pool-a", "spot", "europe-west1-b", "europe-west1")]
     assert q(ctx, "SELECT provider, region, account_id FROM clusters") == [("gcp", "europe-west1", "proj-x")]
+    # preview-42 is last reported in H0 while the relation runs to H1: deleted at H0 + 1h
+    assert q(ctx, "SELECT namespace, labels, created_at, deleted_at FROM namespaces ORDER BY namespace") == [
+        ("data", {"team": "dba"}, None, None), ("ops", {}, None, None),
+        ("preview-42", {}, datetime(2024, 5, 29, 16, 26, 40), H1)]
     codes = {r[0] for r in q(ctx, "SELECT code FROM data_caveats WHERE cluster = 'c2' AND source = 'metrics'")}
     assert "no_network_metric" in codes and "no_log_metric" not in codes and "no_dcgm" not in codes
     assert any("network egress per pod unmeasured" in c for c in report.caveats)
