@@ -8,7 +8,8 @@ Delivery semantics:
 * one call is one *delivery*; its id is derived from the content (sha256) of its files;
 * a delivery replaces, for every (BillingAccountId, BillingPeriodStart) slice it contains,
   all rows ingested earlier for that slice: a restated period from a newer export supersedes
-  the old rows, and slices the delivery does not mention are left alone;
+  the old rows, and slices the delivery does not mention are left alone (the delivery
+  ingested last wins: export dates inside the files are not compared);
 * ingesting the same files again while their rows are still current changes nothing (not
   even ``billing_deliveries``); the report says so;
 * anything wrong in any file (see tools.sources.focus_validate) raises InputError and the
