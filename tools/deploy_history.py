@@ -77,7 +77,9 @@ class Change(BaseModel):
 
     def describe(self) -> str:
         obj = f"{self.namespace + '/' if self.namespace else ''}{self.kind}/{self.name}"
-        if self.from_value is None and self.to_value is None:
+        if self.field.startswith("event:"):
+            what = f"{self.field}: {self.to_value or ''}"
+        elif self.from_value is None and self.to_value is None:
             what = self.field
         else:
             what = f"{self.field} {self.from_value if self.from_value is not None else '∅'} -> {self.to_value if self.to_value is not None else '∅'}"

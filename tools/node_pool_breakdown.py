@@ -10,8 +10,9 @@ row mapped to several nodes in one hour is split evenly over them).
 
 Capacity type is the node's (on-demand, spot), or ``committed`` when the node's billing rows
 carry a ``commitment_discount_id``. Autoscaling bounds come from the cluster-autoscaler:
-its ``--nodes=MIN:MAX:NAME`` arguments (Deployment in ``k8s_objects``) or its status
-ConfigMap; otherwise they are reported as unknown.
+its ``--nodes=MIN:MAX:NAME`` arguments (Deployment in ``k8s_objects``), its status
+ConfigMap, or (maximum only) its TriggeredScaleUp / ScaledUpGroup events; otherwise they are
+reported as unknown.
 
 A spike confined to one pool stands out: ``spike`` is set on the pool whose delta is at least
 half of the sum of all pools' increases and at least 10% of its own baseline.
@@ -33,6 +34,10 @@ SPIKE_GROWTH = 0.1
 _NODES_ARG = re.compile(r"--nodes=(\d+):(\d+):([\w./:-]+)")
 _STATUS_YAML = re.compile(r"name:\s*(\S+)[\s\S]*?minSize:\s*(\d+)[\s\S]*?maxSize:\s*(\d+)")
 _STATUS_TEXT = re.compile(r"Name:\s*(\S+)[\s\S]*?minSize=(\d+),\s*maxSize=(\d+)")
+# cluster-autoscaler events: "pod triggered scale-up: [{pool 2->6 (max: 8)}]",
+# "Scale-up: setting group pool size to 6 instead of 2 (max: 8)"
+_EVENT_MAX = (re.compile(r"\{(\S+)\s+\d+->\d+\s+\(max:\s*(\d+)\)\}"),
+              re.compile(r"group\s+(\S+)\s+size\b.*?\(max:\s*(\d+)\)"))
 
 
 class NodePoolInput(BaseModel):
@@ -143,9 +148,9 @@ def _node_groups(ctx: Context, cluster: str, w: Window) -> list[tuple]:
     ).fetchall()
 
 
-def autoscaling_bounds(ctx: Context, cluster: str) -> dict[str, tuple[int, int, str]]:
+def autoscaling_bounds(ctx: Context, cluster: str) -> dict[str, tuple[int | None, int, str]]:
     """Pool -> (min, max, source) from the cluster-autoscaler, where the warehouse has it."""
-    bounds: dict[str, tuple[int, int, str]] = {}
+    bounds: dict[str, tuple[int | None, int, str]] = {}
     for kind, name, raw in ctx.db.execute(
         "SELECT kind, name, raw::VARCHAR FROM k8s_objects WHERE cluster = ? AND "
         "(kind IN ('Deployment', 'ConfigMap') AND name LIKE '%cluster-autoscaler%')", [cluster]
@@ -157,10 +162,17 @@ def autoscaling_bounds(ctx: Context, cluster: str) -> dict[str, tuple[int, int, 
             for pattern in (_STATUS_YAML, _STATUS_TEXT):
                 for group, lo, hi in pattern.findall(raw.replace("\\n", "\n")):
                     bounds.setdefault(group.strip('",'), (int(lo), int(hi), "cluster-autoscaler-status"))
+    for (message,) in ctx.db.execute(
+        "SELECT message FROM events WHERE cluster = ? AND reason IN ('TriggeredScaleUp', 'ScaledUpGroup') "
+        "ORDER BY coalesce(last_ts, first_ts) DESC", [cluster]
+    ).fetchall():
+        for pattern in _EVENT_MAX:
+            for group, hi in pattern.findall(message or ""):
+                bounds.setdefault(group, (None, int(hi), "cluster-autoscaler events (max only)"))
     return bounds
 
 
-def _bounds_for(pool: str, bounds: dict[str, tuple[int, int, str]]) -> tuple[int, int, str] | None:
+def _bounds_for(pool: str, bounds: dict[str, tuple[int | None, int, str]]) -> tuple[int | None, int, str] | None:
     if pool in bounds:
         return bounds[pool]
     # Node-group names are often an ASG / MIG name containing the pool name.

@@ -105,7 +105,8 @@ def node_pools(
     rows = []
     for p in out.pools:
         types = ", ".join(sorted({f"{g.instance_type} {g.capacity_type}" for g in p.groups})) or "—"
-        bounds = f"{p.autoscaling_min}..{p.autoscaling_max}" if p.autoscaling_max is not None else "unknown"
+        bounds = "unknown" if p.autoscaling_max is None else (
+            f"{'?' if p.autoscaling_min is None else p.autoscaling_min}..{p.autoscaling_max}")
         rows.append([p.node_pool + (" (spike)" if p.spike else ""), types,
                      "—" if p.baseline_cost is None else p.baseline_cost,
                      "—" if p.current_cost is None else p.current_cost, _signed(p.delta), _pct(p.delta_share),
