@@ -17,8 +17,10 @@ Steps, all reads before any write (a failure leaves the warehouse unchanged):
 
 What is missing is reported: the history builder's caveats (GPUs but no DCGM series: GPU usage
 unknown, never 0; no network or log metric; ...) and a warning listing the optional series
-Prometheus does not have. DCGM activity is read from ``DCGM_FI_PROF_GR_ENGINE_ACTIVE``, or from
-``DCGM_FI_DEV_GPU_UTIL`` when the former has no series. The first hour of the window computes counter increases
+Prometheus does not have. Both DCGM activity series are read when present: the builder takes
+``DCGM_FI_PROF_GR_ENGINE_ACTIVE`` for a pod and hour, and falls back to ``DCGM_FI_DEV_GPU_UTIL``
+only where the former has no sample (GPUs can report one and not the other, node by node or
+after a driver upgrade). The first hour of the window computes counter increases
 as ``last - min`` within the hour (the hour before it is not read).
 """
 
@@ -145,11 +147,8 @@ def discover(api: PrometheusAPI, start: datetime, end: datetime, cluster: str | 
     found = Discovery()
     missing_required: list[str] = []
     problems: list[str] = []
-    gpu_found = False
     for index, metric in enumerate(CATALOGUE):
         progress(f"listing {metric.name}", index, len(CATALOGUE))
-        if metric.name == "DCGM_FI_DEV_GPU_UTIL" and gpu_found:
-            continue          # GR_ENGINE_ACTIVE is there: GPU_UTIL is only the fallback
         series = api.series(selector(metric, extra), start, end - MS)
         if not series:
             if metric.required:
@@ -157,8 +156,6 @@ def discover(api: PrometheusAPI, start: datetime, end: datetime, cluster: str | 
             elif metric.name not in GPU_ACTIVITY:
                 found.absent.append(metric.name)
             continue
-        if metric.name in GPU_ACTIVITY:
-            gpu_found = True
         problem = _label_problem(metric, series, need_cluster=cluster is None)
         if problem:
             problems.append(problem)

@@ -6,8 +6,8 @@ timestamps are in seconds, ``# EOF`` is last: valid for prometheus_client's pars
 ``promtool tsdb create-blocks-from openmetrics``.
 
 Cluster ``alpha``: two nodes (one with a GPU), a Deployment with a two-container pod and a pod
-that starts later, a CronJob's Job on the GPU node (DCGM_FI_DEV_GPU_UTIL only, so the
-fallback is used), a bare pod, a PVC, a pause container (``image=""``) that must be ignored,
+that starts later, a CronJob's Job on the GPU node (DCGM_FI_DEV_GPU_UTIL throughout,
+DCGM_FI_PROF_GR_ENGINE_ACTIVE from hour 3 only, so the first hours fall back), a bare pod, a PVC, a pause container (``image=""``) that must be ignored,
 and one CPU counter reset. Cluster ``beta``: one node and one pod, no GPU. Cluster ``gamma``:
 a GPU node and a GPU pod but no DCGM series (GPU usage unknown).
 """
@@ -183,6 +183,8 @@ def _pod_series(f: Families, pod: Pod) -> None:
             gpu = {"cluster": pod.cluster, "gpu": "0", "UUID": "GPU-1234", "Hostname": pod.node,
                    "namespace": pod.namespace, "pod": pod.name, "container": "main"}
             f.add("DCGM_FI_DEV_GPU_UTIL", "gauge", gpu, at, float(35 + 9 * (h % 5)))
+            if h >= 3:       # profiling metrics only from hour 3: earlier hours fall back to GPU_UTIL
+                f.add("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", gpu, at, 0.5 + 0.01 * h)
             f.add("DCGM_FI_DEV_FB_USED", "gauge", gpu, at, float(20000 + 100 * h))
 
 
