@@ -98,8 +98,9 @@ def reconcile_cmd(
         raise typer.Exit(1)
     rows = [[line.cluster, line.day.isoformat(), line.billed, line.allocated, line.difference, line.estimated]
             for line in result.lines]
+    total_difference = result.allocated_total - result.billed_total
     rows.append(["TOTAL", "", result.billed_total, result.allocated_total,
-                 result.allocated_total - result.billed_total, result.estimated_total])
+                 total_difference if abs(total_difference) >= 1e-9 else 0.0, result.estimated_total])
     print_table(f"Billed vs allocated, {result.window} ({result.cost_basis} cost)",
                 ["cluster", "day", "billed", "allocated", "difference", "estimated"], rows)
     verdict = "OK" if result.ok else "MISMATCH"

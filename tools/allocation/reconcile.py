@@ -52,6 +52,11 @@ class ReconcileOutput(BaseModel):
     ok: bool | None = Field(None, description="every difference under one cent")
 
 
+def _tidy(difference: float) -> float:
+    """Float noise (below a billionth) is no difference: shown as 0, never as -0.00."""
+    return 0.0 if abs(difference) < 1e-9 else difference
+
+
 def reconcile(ctx: Context, window: str = "7d", cluster: str | None = None) -> ReconcileOutput:
     """Compare the bill with the allocation per cluster and day in a window.
 
@@ -98,8 +103,8 @@ def reconcile(ctx: Context, window: str = "7d", cluster: str | None = None) -> R
     ).fetchall()
     if not rows:
         return ReconcileOutput(status="no_data", start=w.start, end=w.end, message=f"no billed or allocated cost in {w.describe()}", **base)
-    lines = [ReconcileLine(cluster=c or "external", day=d, billed=b, allocated=a, difference=a - b, estimated=e)
-             for c, d, b, a, e in rows]
+    lines = [ReconcileLine(cluster=c or "external", day=d, billed=b, allocated=a, difference=_tidy(a - b),
+                           estimated=e) for c, d, b, a, e in rows]
     attr, bill = ctx.db.execute(
         f"SELECT (SELECT coalesce(sum({cost}), 0) FROM billing_attribution), (SELECT coalesce(sum({cost}), 0) FROM billing_rows)"
     ).fetchone()
@@ -108,5 +113,5 @@ def reconcile(ctx: Context, window: str = "7d", cluster: str | None = None) -> R
         status="ok", start=w.start, end=w.end, lines=lines,
         billed_total=sum(line.billed for line in lines), allocated_total=sum(line.allocated for line in lines),
         estimated_total=sum(line.estimated for line in lines), max_abs_difference=max_diff,
-        attribution_difference=attr - bill, ok=max_diff < TOLERANCE and abs(attr - bill) < TOLERANCE, **base,
+        attribution_difference=_tidy(attr - bill), ok=max_diff < TOLERANCE and abs(attr - bill) < TOLERANCE, **base,
     )
