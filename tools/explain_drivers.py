@@ -174,7 +174,8 @@ def decompose(base: KeyWindow | None, cur: KeyWindow | None, *, idle: bool = Fal
         for name, value in (part or {}).items():
             drivers[name] += value
     drivers["other"] = delta - sum(v for k, v in drivers.items() if k != "other")
-    return drivers
+    # Floating-point dust (|x| < 1e-9) from the Shapley midpoints is shown as 0.
+    return {k: (0.0 if abs(v) < 1e-9 else v) for k, v in drivers.items()}
 
 
 def add_drivers(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:

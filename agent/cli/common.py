@@ -11,6 +11,7 @@ from typing import Annotated, Any, Iterator, Sequence
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tools.context import Context
@@ -61,5 +62,6 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
         numeric = bool(rows) and isinstance(rows[0][i], (int, float))
         table.add_column(name, justify="right" if numeric else "left")
     for row in rows:
-        table.add_row(*[money(v) if isinstance(v, float) else str(v) for v in row])
+        # Cells are data (names, labels, images such as env[app]): never rich markup.
+        table.add_row(*[money(v) if isinstance(v, float) else escape(str(v)) for v in row])
     console.print(table)
