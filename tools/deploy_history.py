@@ -79,7 +79,7 @@ class Change(BaseModel):
         obj = f"{self.namespace + '/' if self.namespace else ''}{self.kind}/{self.name}"
         if self.field.startswith("event:"):
             what = f"{self.field}: {self.to_value or ''}"
-        elif self.from_value is None and self.to_value is None:
+        elif self.from_value is None and self.to_value is None or self.field in ("created", "deleted"):
             what = self.field
         else:
             what = f"{self.field} {self.from_value if self.from_value is not None else '∅'} -> {self.to_value if self.to_value is not None else '∅'}"
