@@ -75,7 +75,7 @@ def build_gke(b: Builder) -> None:
         labels={"workload_type": "eval", "app.kubernetes.io/part-of": "ai-evals"},
         tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
         node_selector={"cloud.google.com/gke-nodepool": "gpu-l4"})
-    harness.containers[0].memory_limit = it.memory_allocatable
+    harness.containers[0].memory_request = harness.containers[0].memory_limit = it.memory_allocatable
     b.pin(harness, gpu_nodes)
 
     emb = b.namespace(c, "embeddings", labels("search-ml", "search-ml", "embeddings", "prod", "cc-420", "pipeline"))
