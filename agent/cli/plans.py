@@ -7,16 +7,13 @@ from typing import Annotated
 import typer
 
 from agent.cli import app
-from agent.cli.common import DbOption, JsonOption, open_context, print_json, print_table
+from agent.cli.common import DbOption, JsonOption, open_context, print_json
 from tools.errors import InputError
 from tools.windows import WINDOW_HELP
 
 plan_app = typer.Typer(help="Optimization plans: propose, review, list, export as tickets.",
                        invoke_without_command=True)
 app.add_typer(plan_app, name="plan")
-
-COLUMNS = ["plan", "state", "kind", "object", "change (from -> to)", "savings/month", "risk", "reviewer"]
-
 
 @plan_app.callback()
 def plan(
@@ -34,7 +31,7 @@ def plan(
     if typer_ctx.invoked_subcommand is not None:
         return
     from tools.plans.propose import ProposeInput, propose_plans
-    from tools.plans.render import plan_row, plans_markdown
+    from tools.plans.render import plans_markdown, plans_text
     from tools.plans.store import save_plans
 
     with open_context(db) as ctx:
@@ -50,7 +47,7 @@ def plan(
     if markdown:
         typer.echo(plans_markdown(out.plans, "Plans"))
     else:
-        print_table("Plans (ranked by savings, then risk)", COLUMNS, [plan_row(p) for p in out.plans])
+        typer.echo(plans_text(out.plans, "Plans (ranked by savings, then risk)"))
     for u in out.unplanned:
         typer.echo(f"not planned: {u.source} {u.ref}: {u.reason}")
     for c in out.caveats:
@@ -89,7 +86,7 @@ def list_cmd(
     db: DbOption = None,
 ) -> None:
     """List stored plans by review state."""
-    from tools.plans.render import plan_row
+    from tools.plans.render import plans_text
     from tools.plans.store import list_plans
 
     if state not in (None, "open", "approved", "rejected"):
@@ -99,7 +96,7 @@ def list_cmd(
     if json_out:
         print_json([p.model_dump(mode="json") for p in plans])
     else:
-        print_table(f"Plans ({state or 'all states'})", COLUMNS, [plan_row(p) for p in plans])
+        typer.echo(plans_text(plans, f"Plans ({state or 'all states'})"))
 
 
 @plan_app.command("show")

@@ -24,6 +24,7 @@ def make_plan(
     plan_kind: PlanKind = "optimize",
     rollback_note: str = "",
     current: dict | None = None,
+    notes: list[str] | None = None,
 ) -> Plan:
     """Build a plan whose rollback restores the action's previous values and whose patches are checked.
 
@@ -33,6 +34,8 @@ def make_plan(
     """
     rollback = Rollback(changes=[c.inverse() for c in action.changes], note=rollback_note)
     patch = build_patches(action, current)
+    if notes and patch:
+        patch[0] = patch[0].model_copy(update={"notes": patch[0].notes + list(notes)})
     rollback_patch = build_patches(Action(object=action.object, changes=rollback.changes), current)
     for p in patch + rollback_patch:
         check_patch(p, current if p.patch_type != "manifest" else None)
@@ -71,8 +74,8 @@ def merge_plans(first: Plan, second: Plan) -> Plan:
     """One object, one plan: combine two plans on the same object into one.
 
     The changes of both are kept (for a field both change, the first plan's values win), the
-    evidence and source findings are joined, savings add up, the higher risk and the lower
-    confidence are kept.
+    evidence and source findings are joined, savings combine without double counting
+    (:func:`_merged_savings`), the higher risk and the lower confidence are kept.
     """
     seen = {(c.field, c.container) for c in first.action.changes}
     changes = list(first.action.changes) + [c for c in second.action.changes if (c.field, c.container) not in seen]
@@ -83,9 +86,10 @@ def merge_plans(first: Plan, second: Plan) -> Plan:
         risk = Risk(level=risk.level, description=f"{first.risk.description} {second.risk.description}")
     confidence = min(first.confidence, second.confidence, key=lambda lvl: _LEVEL[lvl])
     summary = "; ".join(s for s in (first.action.summary, second.action.summary) if s)
-    savings = None if first.monthly_savings is None and second.monthly_savings is None else round(
-        (first.monthly_savings or 0.0) + (second.monthly_savings or 0.0), 2)
+    savings = _merged_savings(first, second)
+    notes = list(dict.fromkeys(n for p in (first, second) for patch in p.patch[:1] for n in patch.notes))
     return make_plan(
+        notes=notes,
         finding=first.finding if first.finding == second.finding else f"{first.finding} {second.finding}",
         evidence=evidence,
         action=Action(object=first.action.object, changes=changes, summary=summary),
@@ -96,6 +100,20 @@ def merge_plans(first: Plan, second: Plan) -> Plan:
         source_findings=list(dict.fromkeys(first.source_findings + second.source_findings)),
         plan_kind=first.plan_kind,
     )
+
+
+_WHOLE_WORKLOAD = {"replicas", "parallelism", "suspend"}
+
+
+def _merged_savings(first: Plan, second: Plan) -> float | None:
+    """Savings of two plans on one object: added when they touch different resources; when either
+    scales the whole workload (replicas, parallelism, suspend) the larger one only, since the
+    other's saving shrinks with it (a conservative, never double-counted figure)."""
+    if first.monthly_savings is None and second.monthly_savings is None:
+        return None
+    a, b = first.monthly_savings or 0.0, second.monthly_savings or 0.0
+    fields = {c.field for p in (first, second) for c in p.action.changes}
+    return round(max(a, b) if fields & _WHOLE_WORKLOAD else a + b, 2)
 
 
 def rank_plans(plans: list[Plan]) -> list[Plan]:

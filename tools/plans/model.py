@@ -24,7 +24,7 @@ Level = Literal["low", "medium", "high"]
 ReviewState = Literal["open", "approved", "rejected"]
 ChangeField = Literal[
     "cpu_request", "memory_request", "parallelism", "replicas", "schedule", "node_pool",
-    "storage_class", "owner_label",
+    "storage_class", "owner_label", "suspend", "backoff_limit", "concurrency_policy",
 ]
 EvidenceTool = Literal[
     "explain_change", "waste_detectors", "node_pool_breakdown", "deploy_history",
@@ -43,6 +43,9 @@ FIELD_KINDS: dict[str, tuple[str, ...]] = {
     "node_pool": POD_TEMPLATE_KINDS,
     "storage_class": ("PersistentVolumeClaim",),
     "owner_label": POD_TEMPLATE_KINDS + ("PersistentVolumeClaim", "Namespace", "Pod"),
+    "suspend": ("Job", "CronJob"),
+    "backoff_limit": ("Job", "CronJob"),
+    "concurrency_policy": ("CronJob",),
 }
 UNSET = "(unset)"
 OWNER_PLACEHOLDER = "<owner>"
@@ -134,7 +137,15 @@ class FieldChange(BaseModel):
                 except ValueError:
                     raise ValueError(f"{where}: {side!r} is not a Kubernetes quantity; write e.g. "
                                      f"{'500m' if self.field == 'cpu_request' else '512Mi'}") from None
-        elif self.field in ("parallelism", "replicas"):
+        elif self.field == "suspend":
+            for side in (self.from_value, self.to_value):
+                if side not in ("true", "false", UNSET):
+                    raise ValueError(f"suspend: {side!r} is not true or false")
+        elif self.field == "concurrency_policy":
+            for side in (self.from_value, self.to_value):
+                if side not in ("Allow", "Forbid", "Replace", UNSET):
+                    raise ValueError(f"concurrency_policy: {side!r} is not Allow, Forbid or Replace")
+        elif self.field in ("parallelism", "replicas", "backoff_limit"):
             for side in (self.from_value, self.to_value):
                 if side != UNSET and not side.isdigit():
                     raise ValueError(f"{where}: {side!r} is not a whole number; write e.g. 8 -> 2")

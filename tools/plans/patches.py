@@ -11,6 +11,9 @@ Each change becomes part of one strategic-merge patch per object (YAML) with the
 * ``storage_class`` a PVC's ``storageClassName`` is immutable: the patch is a new claim's
   manifest (``<name>-<class>``) to apply, copy the data into, and repoint the workload to
 * ``owner_label``   ``metadata.labels.owner`` (``kubectl label``)
+* ``suspend``, ``backoff_limit``  ``spec.suspend`` / ``spec.backoffLimit`` of a Job (a CronJob's
+  ``spec.suspend`` stops new runs; its ``backoffLimit`` lives under ``jobTemplate``)
+* ``concurrency_policy``  a CronJob's ``spec.concurrencyPolicy``
 
 :func:`check_patch` proves a patch is real Kubernetes for its kind: it merges the patch onto
 the object (the stored one, else a minimal valid one), deserializes the result with the
@@ -103,6 +106,14 @@ def _change_patch(kind: str, change: FieldChange) -> dict:
     if change.field == "parallelism":
         path = ["spec", "jobTemplate", "spec"] if kind == "CronJob" else ["spec"]
         return _nest(path, {"parallelism": _value(change.to_value, integer=True)})
+    if change.field in ("suspend", "backoff_limit"):
+        key = "suspend" if change.field == "suspend" else "backoffLimit"
+        value = None if change.to_value == UNSET else (
+            change.to_value == "true" if change.field == "suspend" else int(change.to_value))
+        return _nest(["spec", "jobTemplate", "spec"] if kind == "CronJob" and key == "backoffLimit" else ["spec"],
+                     {key: value})
+    if change.field == "concurrency_policy":
+        return {"spec": {"concurrencyPolicy": _value(change.to_value)}}
     if change.field == "replicas":
         return {"spec": {"replicas": _value(change.to_value, integer=True)}}
     if change.field == "schedule":

@@ -32,7 +32,7 @@ from tools.errors import InputError, ToolRetry
 from tools.explain import PROVIDER_PRODUCT, ExplainInput, ExplainRow, explain_change
 from tools.node_pool_breakdown import NodePoolInput, node_pool_breakdown
 from tools.plans.compose import assign_owner_plan, make_plan, merge_plans, rank_plans
-from tools.plans.model import Action, EvidenceRef, FieldChange, ObjectRef, Plan, Reviewer, Risk
+from tools.plans.model import UNSET, Action, EvidenceRef, FieldChange, ObjectRef, Plan, Reviewer, Risk
 from tools.plans.reviewers import assign_owner_reviewer, resolve_reviewer
 from tools.windows import parse_window
 
@@ -47,6 +47,9 @@ RISKS = {
     "schedule": ("low", "Runs less often, so its results are older when read."),
     "node_pool": ("medium", "Spot nodes can be reclaimed: runs may be interrupted and retried."),
     "storage_class": ("medium", "Lower IOPS/throughput on the cheaper class; data must be copied once."),
+    "suspend": ("medium", "The job stops running until someone resumes it; its output stops updating."),
+    "backoff_limit": ("low", "A job that fails transiently more often than the new limit is marked failed sooner."),
+    "concurrency_policy": ("low", "A run that overlaps the previous one is skipped instead of started."),
 }
 
 
@@ -74,6 +77,9 @@ class ProposeOutput(BaseModel):
     plans: list[Plan] = Field(default_factory=list)
     unplanned: list[Unplanned] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
+    workloads: dict[str, tuple[str, str, str, str]] = Field(
+        default_factory=dict, exclude=True, description="plan id -> (cluster, namespace, kind, name) of the "
+        "workload an explain plan came from, to attach waste findings on the same workload.")
 
 
 def _cpu(v) -> str:
@@ -84,6 +90,11 @@ def _cpu(v) -> str:
 def _mem(v) -> str:
     v = float(v)
     return f"{int(v // GIB)}Gi" if v >= GIB and v % GIB == 0 else f"{round(v / MIB)}Mi"
+
+
+def _scalar(v) -> str:
+    """4.0 -> '4' (counts arrive as floats from the warehouse)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def _num(text: str | None) -> float | None:
@@ -136,6 +147,22 @@ def _revert_change(change) -> FieldChange | None:
     return None
 
 
+def _job_history(ctx: Context, obj: ObjectRef, wk: tuple[str, str]) -> list[EvidenceRef]:
+    """Job runs of the object (or of its workload's Jobs): when, parallelism, pods succeeded and failed."""
+    rows = ctx.db.execute(
+        """SELECT job, created_at, completion_time, parallelism, succeeded, failed FROM job_runs
+           WHERE cluster = ? AND namespace = ? AND (job = ? OR cronjob = ?) ORDER BY created_at DESC LIMIT 5""",
+        [obj.cluster, obj.namespace, obj.name, wk[1]]).fetchall()
+    out = []
+    for job, created, done, parallelism, ok, failed in rows:
+        state = f"completed {done:%Y-%m-%d %H:%M}" if done else "still running"
+        out.append(EvidenceRef(tool="deploy_history", ref=f"{obj.cluster}/{obj.namespace}/Job/{job}/job_runs",
+                               what=f"Job history: {obj.namespace}/{job} created {created:%Y-%m-%d %H:%M}, {state}, "
+                                    f"parallelism {parallelism}, {ok or 0} pods succeeded, {failed or 0} failed",
+                               figures={"parallelism": parallelism or 0, "succeeded": ok or 0, "failed": failed or 0}))
+    return out
+
+
 def _workload_increase(ctx: Context, obj: ObjectRef, wk: tuple[str, str], base, cur) -> float:
     sql = ("SELECT coalesce(sum(cost), 0) FROM allocation_hours WHERE cluster = ? AND namespace = ? "
            "AND workload_kind = ? AND workload_name = ? AND hour >= ? AND hour < ?")
@@ -178,21 +205,28 @@ def _row_plans(ctx, cluster, row: ExplainRow, pool_rows, product, period, total,
     for move in sorted(row.node_pools, key=lambda m: -m.delta)[:3]:
         if move.delta <= 0:
             continue
-        p = pool_rows.get(move.node_pool)
-        gpu = (f"; GPU node hours {p.baseline_gpu_node_hours:,.0f} -> {p.current_gpu_node_hours:,.0f}"
-               if p is not None and (p.gpu or p.current_gpu_node_hours) else "")
+        types = f" ({'GPU ' if move.gpu else ''}{', '.join(move.instance_types)})" if move.instance_types else ""
         evidence.append(EvidenceRef(
             tool="node_pool_breakdown", ref=f"{cluster}/{move.node_pool}",
-            what=f"node pool {move.node_pool}{' (GPU: ' + ', '.join(move.instance_types) + ')' if move.gpu else ''}: "
-                 f"{row.key} cost {move.baseline_cost:,.2f} -> {move.current_cost:,.2f}{gpu}",
-            figures={"delta": round(move.delta, 2)} | ({"current_gpu_node_hours": p.current_gpu_node_hours,
-                                                         "baseline_gpu_node_hours": p.baseline_gpu_node_hours}
-                                                        if p is not None and gpu else {})))
+            what=f"node pool {move.node_pool}{types}: {row.key} cost {move.baseline_cost:,.2f} -> "
+                 f"{move.current_cost:,.2f}", figures={"delta": round(move.delta, 2)}))
+        p = pool_rows.get(move.node_pool)
+        if p is not None and (p.gpu or p.current_gpu_node_hours or p.baseline_gpu_node_hours):
+            evidence.append(EvidenceRef(
+                tool="node_pool_breakdown", ref=f"{cluster}/{move.node_pool}/gpu_node_hours",
+                what=f"GPU node hours on {move.node_pool}: {p.baseline_gpu_node_hours:,.0f} -> "
+                     f"{p.current_gpu_node_hours:,.0f}",
+                figures={"baseline_gpu_node_hours": p.baseline_gpu_node_hours,
+                         "current_gpu_node_hours": p.current_gpu_node_hours}))
+    seen_events: set[tuple[str, str]] = set()
     for c in row.changes:
-        label = "Job history" if c.source == "job_runs" else "deploy"
+        if c.field.startswith("event:"):
+            if (c.workload_name or c.name, c.field) in seen_events:
+                continue  # one event of each reason per workload is enough evidence
+            seen_events.add((c.workload_name or c.name, c.field))
         evidence.append(EvidenceRef(tool="deploy_history",
                                     ref=f"{c.timestamp:%Y-%m-%dT%H:%M}/{c.namespace}/{c.kind}/{c.name}/{c.field}",
-                                    what=f"{label}: {c.describe()}"))
+                                    what=f"{'event' if c.field.startswith('event:') else 'deploy'}: {c.describe()}"))
     plans, seen = [], set()
     for c in row.changes:
         revert = _revert_change(c)
@@ -210,9 +244,17 @@ def _row_plans(ctx, cluster, row: ExplainRow, pool_rows, product, period, total,
         verb = "reduce" if revert.field != "schedule" else "restore"
         what = revert.field.replace("_", " ") + (f" of container {revert.container}" if revert.container else "")
 
+        ev_here = list(evidence) + _job_history(ctx, obj, wk)
+        twins = [o for o in row.changes if o is not c and o.from_value == c.from_value and o.to_value == c.to_value
+                 and (o.kind, o.name) != (c.kind, c.name)]
+        notes = [f"The same {c.from_value} -> {c.to_value} came with {o.namespace}/{o.kind}/{o.name} {o.field} at "
+                 f"{o.timestamp:%Y-%m-%d %H:%M}: set it back too, or the next object it creates brings "
+                 f"{c.to_value} back." for o in twins]
+
         def build(reviewer, ev, obj=obj, revert=revert, savings=savings, level=level, text=text, verb=verb,
-                  what=what, c=c):
+                  what=what, c=c, notes=notes):
             return make_plan(
+                notes=notes,
                 finding=finding, evidence=ev,
                 action=Action(object=obj, changes=[revert],
                               summary=f"{verb} {what} from {revert.from_value} -> {revert.to_value} "
@@ -222,8 +264,9 @@ def _row_plans(ctx, cluster, row: ExplainRow, pool_rows, product, period, total,
                 source_findings=[f"explain:{cluster}/{row.key}"],
                 rollback_note=f"This restores the value set at {c.timestamp:%Y-%m-%d %H:%M}.")
 
-        plans.append(_finalize(ctx, obj, build, row.current_cost, cur.label, list(evidence),
-                               [f"explain:{cluster}/{row.key}"]))
+        plan = _finalize(ctx, obj, build, row.current_cost, cur.label, ev_here, [f"explain:{cluster}/{row.key}"])
+        out.workloads[plan.plan_id] = (cluster, obj.namespace, *wk)
+        plans.append(plan)
     if not plans:
         out.unplanned.append(Unplanned(source="explain_change", ref=f"{cluster}/{row.key}",
                                        reason="no change in the window that raised parallelism, replicas, requests "
@@ -261,7 +304,13 @@ def _finding_changes(ctx: Context, f: Finding) -> tuple[list[FieldChange], list[
         elif ch.field in ("spec.replicas", "spec.parallelism", "spec.jobTemplate.spec.parallelism", "spec.schedule") \
                 and ch.current is not None and ch.recommended is not None:
             field = ch.field.rsplit(".", 1)[-1]
-            changes.append(FieldChange(field=field, from_value=str(ch.current), to_value=str(ch.recommended)))
+            changes.append(FieldChange(field=field, from_value=_scalar(ch.current), to_value=_scalar(ch.recommended)))
+        elif ch.field in ("spec.suspend", "spec.backoffLimit", "spec.concurrencyPolicy") and ch.recommended is not None:
+            field = {"spec.suspend": "suspend", "spec.backoffLimit": "backoff_limit",
+                     "spec.concurrencyPolicy": "concurrency_policy"}[ch.field]
+            norm = (lambda v: str(v).lower()) if field == "suspend" else _scalar
+            changes.append(FieldChange(field=field, from_value=norm(ch.current) if ch.current is not None else UNSET,
+                                       to_value=norm(ch.recommended)))
         elif ch.field.endswith("nodeSelector") and (spot := _spot_gpu_pool(ctx, f.object.cluster)):
             changes.append(FieldChange(field="node_pool", from_value=str(ch.current), to_value=spot[0],
                                        pool_label=spot[1]))
@@ -309,6 +358,28 @@ def _finding_plan(ctx: Context, f: Finding, out: ProposeOutput) -> Plan | None:
     return _finalize(ctx, obj, build, f.monthly_savings, window, evidence, [f"waste:{f.id}"])
 
 
+def _with_findings(plan: Plan, out: ProposeOutput, findings: list[Finding]) -> Plan:
+    """Add waste findings on the workload an explain plan changes as evidence (e.g. GPU hours of an eval Job)."""
+    workload = out.workloads.get(plan.plan_id)
+    if workload is None:
+        return plan
+    extra = [f for f in findings if (f.object.cluster, f.object.namespace, f.object.kind, f.object.name) == workload
+             and f"waste:{f.id}" not in plan.source_findings]
+    if not extra:
+        return plan
+    attached = {f.id for f in extra}
+    out.unplanned = [u for u in out.unplanned if not (u.source == "waste_detectors" and u.ref in attached)]
+    evidence = list(plan.evidence)
+    for f in extra:
+        figures = {k: v for k, v in f.evidence.figures.items() if isinstance(v, (int, float, str))
+                   and not isinstance(v, bool)}
+        evidence.insert(-1, EvidenceRef(tool="waste_detectors", ref=f.id, figures=figures,
+                                        what=f"{f.detector}: {f.title}; " + ", ".join(
+                                            f"{k} {v}" for k, v in figures.items())))
+    return plan.model_copy(update={"evidence": evidence,
+                                   "source_findings": plan.source_findings + [f"waste:{f.id}" for f in extra]})
+
+
 def propose_plans(ctx: Context, args: ProposeInput) -> ProposeOutput:
     """Turn this window's cost increase (explain rows) and waste findings into ranked plans.
 
@@ -347,6 +418,7 @@ def propose_plans(ctx: Context, args: ProposeInput) -> ProposeOutput:
             plan = _finding_plan(ctx, finding, out)
             if plan is not None:
                 candidates.append(plan)
+        candidates = [_with_findings(p, out, waste.findings) for p in candidates]
     merged: dict[str, Plan] = {}
     for plan in candidates:
         merged[plan.plan_id] = merge_plans(merged[plan.plan_id], plan) if plan.plan_id in merged else plan

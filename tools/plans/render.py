@@ -10,6 +10,17 @@ def _money(value: float | None) -> str:
     return "not priced" if value is None else f"${value:,.2f}/month"
 
 
+def _evidence_label(e) -> str:
+    """What kind of proof a reference is, for the one-line summary."""
+    if e.tool == "deploy_history":
+        return "Job history" if e.ref.endswith("/job_runs") else (
+            "scaling events" if "/event:" in e.ref else "deploy")
+    if e.tool == "node_pool_breakdown":
+        return "GPU node hours" if e.ref.endswith("/gpu_node_hours") else "node pool"
+    return {"explain_change": "explain row", "workload_owners": "owner label", "waste_detectors": "waste finding",
+            "workload_usage": "requests vs usage", "billing_query": "bill", "allocate_window": "allocation"}[e.tool]
+
+
 def plan_markdown(plan: Plan, heading: str = "###") -> str:
     """The plan as its six fields, then savings, patch and rollback patch."""
     obj = plan.action.object
@@ -17,7 +28,7 @@ def plan_markdown(plan: Plan, heading: str = "###") -> str:
         f"{heading} {plan.plan_id}: {plan.title}",
         "",
         f"- **Finding:** {plan.finding}",
-        "- **Evidence:** " + ", ".join(e.tool.replace("_", " ") + f" `{e.ref}`" for e in plan.evidence),
+        "- **Evidence:** " + ", ".join(dict.fromkeys(_evidence_label(e) for e in plan.evidence)),
     ]
     lines += [f"  - {e.what} ({e.tool} `{e.ref}`)" for e in plan.evidence]
     lines += [
@@ -50,10 +61,20 @@ def plans_markdown(plans: list[Plan], title: str) -> str:
     return "\n".join(head) + "\n\n".join(plan_markdown(p) for p in plans) + "\n"
 
 
-def plan_row(plan: Plan) -> list:
-    return [plan.plan_id, plan.review_state, plan.plan_kind, plan.action.object.describe(),
-            "; ".join(c.describe() for c in plan.action.changes),
-            "—" if plan.monthly_savings is None else plan.monthly_savings, plan.risk.level, plan.reviewer.name]
+def plan_line(plan: Plan) -> str:
+    """One plan in two lines: id, state, savings, risk, reviewer; then object and change."""
+    obj = plan.action.object
+    savings = "assign owner" if plan.monthly_savings is None else f"${plan.monthly_savings:,.2f}/mo"
+    return (f"{plan.plan_id}  {plan.review_state:<8} {savings:>14}  risk {plan.risk.level:<6} "
+            f"reviewer {plan.reviewer.name}\n    {obj.cluster} {obj.describe()}: "
+            + "; ".join(c.describe() for c in plan.action.changes))
+
+
+def plans_text(plans: list[Plan], title: str) -> str:
+    if not plans:
+        return f"{title}: none"
+    total = sum(p.monthly_savings or 0.0 for p in plans)
+    return f"{title}: {len(plans)}, expected savings ${total:,.2f}/month\n" + "\n".join(plan_line(p) for p in plans)
 
 
 def ticket_markdown(plan: Plan, reviews: list[PlanReview]) -> str:

@@ -118,3 +118,13 @@ def test_a_field_the_kind_does_not_have_is_caught():
     not_yaml = Patch(kind="Job", namespace="a", name="b", patch_type="strategic", body="spec: [unclosed", command="")
     with pytest.raises(InputError, match="not YAML"):
         check_patch(not_yaml)
+
+
+def test_job_suspend_backoff_limit_and_cronjob_concurrency_policy():
+    _, body, model = _one("Job", FieldChange(field="suspend", from_value="false", to_value="true"),
+                          FieldChange(field="backoff_limit", from_value="1000", to_value="3"))
+    assert body == {"spec": {"suspend": True, "backoffLimit": 3}}
+    assert model.spec.suspend is True and model.spec.backoff_limit == 3
+    _, body, model = _one("CronJob", FieldChange(field="concurrency_policy", from_value="Allow", to_value="Forbid"),
+                          FieldChange(field="backoff_limit", from_value="6", to_value="2"))
+    assert model.spec.concurrency_policy == "Forbid" and model.spec.job_template.spec.backoff_limit == 2

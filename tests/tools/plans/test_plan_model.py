@@ -161,7 +161,14 @@ def test_two_plans_on_one_object_merge_into_one():
     merged = merge_plans(first, second)
     assert merged.plan_id == first.plan_id == second.plan_id
     assert [c.field for c in merged.action.changes] == ["parallelism", "schedule"]
-    assert merged.monthly_savings == 1200.0 and merged.risk.level == "medium" and merged.confidence == "low"
+    # parallelism scales the whole workload: the schedule's saving shrinks with it, so the larger one counts
+    assert merged.monthly_savings == 900.0 and merged.risk.level == "medium" and merged.confidence == "low"
+    requests = make_plan(
+        finding="Eval container requests 4 CPUs and uses 0.5 at p95",
+        action=Action(object=EVALS, changes=[FieldChange(field="cpu_request", container="eval", from_value="4",
+                                                          to_value="600m")]),
+        risk=Risk(level="low", description="Throttling at peak."), monthly_savings=120.0, **common)
+    assert merge_plans(second, requests).monthly_savings == 420.0  # different resources: savings add up
     assert merged.source_findings == ["explain:ai-evals", "waste:ai_eval_jobs:1"]
     cheap = make_plan(finding="api Deployment runs 6 replicas its HPA never needed",
                       action=Action(object=ObjectRef(cluster="c", kind="Deployment", namespace="web", name="api"),
