@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from tools.context import Context
 from tools.deploy_history import Change, collect_changes
 from tools.errors import InputError, ToolRetry
-from tools.explain_drivers import DRIVERS, KeyWindow, add_drivers, decompose, significant_drivers
+from tools.explain_drivers import DRIVERS, KeyWindow, add_drivers, decompose, other_detail, significant_drivers
 from tools.windows import Window, parse_window
 
 PROVIDER_PRODUCT = {"gcp": "GKE", "aws": "EKS", "azure": "AKS"}
@@ -35,7 +35,9 @@ MAX_CHANGES_PER_ROW = 12
 _UNIT_SQL = """
 SELECT bucket, namespace, workload_kind, workload_name,
        count(*) AS rows, sum(cost) AS cost, sum(cpu_cost) AS cpu_cost,
-       sum(memory_cost) AS memory_cost, sum(gpu_cost) AS gpu_cost,
+       sum(memory_cost) AS memory_cost, sum(gpu_cost) AS gpu_cost, sum(storage_cost) AS storage_cost,
+       sum(network_cost) AS network_cost, sum(observability_cost) AS observability_cost,
+       sum(other_cost) AS other_cost,
        {quantities}
 FROM allocation_hours
 WHERE {cluster_filter} AND hour >= ? AND hour < ? AND ({include_estimated} OR NOT estimated)
@@ -100,6 +102,8 @@ class ExplainRow(BaseModel):
     drivers: dict[str, float] = Field(description="pod_hours, requests, usage_above_requests, gpu_hours, "
                                       "unit_price, idle_capacity (idle rows), new_or_removed, other; they sum to delta.")
     main_drivers: list[str] = Field(default_factory=list, description="Drivers carrying >= 10% of the delta.")
+    other_detail: dict[str, float] = Field(default_factory=dict, description="Cost changes inside `other` by "
+                                           "kind: storage, network, observability, other (existing keys only).")
     node_pools: list[NodePoolMove] = Field(default_factory=list)
     owner: str | None = None
     team: str | None = None
@@ -201,9 +205,12 @@ def _headline(out: ExplainOutput, provider: str | None, by: str) -> str | None:
     rows = out.rows
     if not rows or out.total_delta is None:
         return None
+    what = "estate" if out.cluster == ALL_CLUSTERS else PROVIDER_PRODUCT.get(provider or "", out.cluster)
+    if abs(out.total_delta) < 0.005:
+        return (f"{what} cost is flat: {out.baseline.label} {out.baseline_total:,.2f} -> {out.current.label} "
+                f"{out.current_total:,.2f} ({out.total_delta:+,.2f}); largest move {rows[0].key} {rows[0].delta:+,.2f}")
     increase = out.total_delta >= 0
     top = rows[0] if increase else min(rows, key=lambda r: r.delta)
-    what = PROVIDER_PRODUCT.get(provider or "", out.cluster)
     noun = f" {by}" if top.bucket == "workload" else ""
     share = f"{top.share_of_increase:.0f}%" if top.share_of_increase is not None else f"{top.delta:+,.2f}"
     direction = "increase" if increase else "decrease"
@@ -288,7 +295,9 @@ def explain_change(ctx: Context, args: ExplainInput) -> ExplainOutput:
         key = _row_key(args.by, *unit)
         b, c = units0.get(unit, KeyWindow()), units1.get(unit, KeyWindow())
         acc = rows.setdefault(key, {"bucket": bucket, "base": 0.0, "cur": 0.0, "drivers": dict.fromkeys(DRIVERS, 0.0),
-                                    "units": []})
+                                    "units": [], "other": {}})
+        for part, value in other_detail(b, c).items():
+            acc["other"][part] = acc["other"].get(part, 0.0) + value
         acc["base"] += b.cost
         acc["cur"] += c.cost
         acc["drivers"] = add_drivers(acc["drivers"], decompose(b, c, idle=bucket == "idle"))
@@ -348,8 +357,9 @@ def explain_change(ctx: Context, args: ExplainInput) -> ExplainOutput:
                 owner, team, source, labels = owners[(ns, kind, name)]
         out.rows.append(ExplainRow(
             key=key, bucket=acc["bucket"], baseline_cost=acc["base"], current_cost=acc["cur"], delta=delta,
-            share_of_increase=(100.0 * delta / out.total_delta) if abs(out.total_delta) > 1e-9 else None,
-            drivers=acc["drivers"], main_drivers=main, node_pools=pool_moves, owner=owner, team=team,
+            share_of_increase=(100.0 * delta / out.total_delta) if abs(out.total_delta) >= 0.005 else None,
+            drivers=acc["drivers"], main_drivers=main, node_pools=pool_moves,
+            other_detail={k: v for k, v in acc["other"].items() if abs(v) >= 0.005}, owner=owner, team=team,
             owner_source=source, owner_labels=labels,
             changes=_lined_up(changes, key, args.by, acc["bucket"], main),
         ))

@@ -60,6 +60,10 @@ class KeyWindow:
     cpu_cost: float = 0.0
     memory_cost: float = 0.0
     gpu_cost: float = 0.0
+    storage_cost: float = 0.0
+    network_cost: float = 0.0
+    observability_cost: float = 0.0
+    other_cost: float = 0.0
     pod_hours: float | None = None
     cpu_request_hours: float | None = None
     cpu_charged_hours: float | None = None
@@ -178,14 +182,28 @@ def decompose(base: KeyWindow | None, cur: KeyWindow | None, *, idle: bool = Fal
     return {k: (0.0 if abs(v) < 1e-9 else v) for k, v in drivers.items()}
 
 
+NON_COMPUTE = ("storage_cost", "network_cost", "observability_cost", "other_cost")
+
+
+def other_detail(base: KeyWindow | None, cur: KeyWindow | None) -> dict[str, float]:
+    """The non-compute cost changes inside ``other`` (storage, network, observability, other)."""
+    base, cur = base or KeyWindow(), cur or KeyWindow()
+    if base.rows == 0 or cur.rows == 0:
+        return {}
+    return {name.removesuffix("_cost"): getattr(cur, name) - getattr(base, name) for name in NON_COMPUTE}
+
+
 def add_drivers(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:
     """Sum two driver maps (for rolling workloads up to a namespace)."""
     return {name: total.get(name, 0.0) + part.get(name, 0.0) for name in DRIVERS}
 
 
 def significant_drivers(drivers: dict[str, float], delta: float, threshold: float = 0.1) -> list[str]:
-    """Drivers that move with the delta and carry at least ``threshold`` of it, largest first."""
-    if abs(delta) <= EPS:
+    """Drivers that move with the delta and carry at least ``threshold`` of it, largest first.
+
+    A delta under half a cent has no main driver.
+    """
+    if abs(delta) < 0.005:
         return []
     picked = [(v / delta, k) for k, v in drivers.items() if v / delta >= threshold]
     return [k for _, k in sorted(picked, reverse=True)]

@@ -211,7 +211,8 @@ def parse_window(
     r = _require(rng, original, cluster)
     if window.end <= r.first or window.start >= r.last_end:
         raise InputError(
-            f"window {original!r} ({window.describe()}) is outside the data: the warehouse holds "
+            f"window {original!r} ({window.start:%Y-%m-%d %H:%M} .. {window.end:%Y-%m-%d %H:%M}) is outside "
+            f"the data: the warehouse holds "
             f"{r.describe()}{' for cluster ' + repr(cluster) if cluster else ''}; pick a window inside it"
         )
     if window.end - window.start < HOUR:

@@ -28,6 +28,14 @@ def _signed(value: float) -> str:
     return f"{value:+,.2f}"
 
 
+def _driver(row, name: str) -> str:
+    text = f"{DRIVER_LABELS[name]} {_signed(row.drivers[name])}"
+    if name == "other" and row.other_detail:
+        part, value = max(row.other_detail.items(), key=lambda kv: abs(kv[1]))
+        text += f" ({part} {_signed(value)})"
+    return text
+
+
 @app.command("explain")
 def explain(
     cluster: ClusterOption,
@@ -60,7 +68,7 @@ def explain(
                + (f"; billed delta {_signed(out.billed_delta)}" if out.billed_delta is not None else ""))
     rows = []
     for r in out.rows[:limit]:
-        drivers = ", ".join(f"{DRIVER_LABELS[d]} {_signed(r.drivers[d])}" for d in r.main_drivers[:3]) or "—"
+        drivers = ", ".join(_driver(r, d) for d in r.main_drivers[:3]) or "—"
         pools = ", ".join(f"{p.node_pool}{' (GPU)' if p.gpu else ''} {_signed(p.delta)}" for p in r.node_pools[:2]) or "—"
         who = r.owner if not r.team or r.team == r.owner else f"{r.owner} / {r.team}"
         rows.append([r.key, r.baseline_cost, r.current_cost, _signed(r.delta), _pct(r.share_of_increase), drivers,

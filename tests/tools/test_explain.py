@@ -155,6 +155,7 @@ def test_shapley_split_of_pods_requests_price_and_gpu(ctx):
     # requests = 2.5 x 15 x 0.5 = 18.75; gpu_hours = 3.5 x 10 = 35; other = storage 2
     only(rows(out)["ml/Job/train"].drivers, unit_price=35.0, pod_hours=31.25, requests=18.75, gpu_hours=35.0,
          other=2.0)
+    assert rows(out)["ml/Job/train"].other_detail == {"storage": pytest.approx(2.0)}
 
 
 def test_missing_quantities_go_to_other(ctx):
@@ -241,3 +242,13 @@ def test_volume_rows_without_quantities_keep_compute_drivers(ctx):
     out = run(ctx, by="workload")
     check_sums(out)
     only(rows(out)["shop/Deployment/api"].drivers, pod_hours=30.0, other=2.0)
+
+
+def test_flat_cluster_has_no_shares(ctx):
+    api(ctx, BASE_HOUR, 10)
+    api(ctx, CUR_HOUR, 10)
+    out = run(ctx)
+    check_sums(out)
+    assert out.total_delta == pytest.approx(0.0)
+    assert out.rows[0].share_of_increase is None and out.rows[0].main_drivers == []
+    assert out.headline.startswith("gke cost is flat: ")
