@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -183,34 +184,48 @@ def _hour_of(evaluated_at: float) -> datetime:
     return datetime(1970, 1, 1) + timedelta(milliseconds=millis)
 
 
+def _hourly_points(api: PrometheusAPI, series_selector: str, chunk_start: datetime,
+                   chunk_end: datetime) -> dict[tuple, dict[str, float]]:
+    """``{(labels, hour): {reduction: value}}`` for one batch and time chunk (five queries)."""
+    rows: dict[tuple, dict[str, float]] = {}
+    for reduction, query in hourly_queries(series_selector):
+        for item in api.query_range(query, chunk_start + HOUR - MS, chunk_end - MS, 3600):
+            key = tuple(sorted((k, v) for k, v in item.get("metric", {}).items() if k != "__name__"))
+            for evaluated_at, value in item.get("values") or []:
+                rows.setdefault((key, _hour_of(float(evaluated_at))), {})[reduction] = float(value)
+    return rows
+
+
 def fetch_hourly(api: PrometheusAPI, discovery: Discovery, start: datetime, end: datetime, cluster: str | None,
-                 max_points: int, progress: ProgressCallback = no_progress) -> pa.Table:
-    """Run the planned range queries; returns the hourly-series relation as an Arrow table."""
+                 max_points: int, progress: ProgressCallback = no_progress, concurrency: int = 4) -> pa.Table:
+    """Run the planned range queries, ``concurrency`` at a time; returns the hourly-series
+    relation as an Arrow table."""
     work = [(plan, batch, chunk) for plan in discovery.plans for batch in plan.batches
             for chunk in hour_chunks(start, end, batch.series, max_points)]
     columns: dict[str, list] = {name: [] for name in STAGING_SCHEMA.names}
-    for done, (plan, batch, (chunk_start, chunk_end)) in enumerate(work, start=1):
-        series_selector = selector(plan.metric, plan.matchers + batch.matchers)
-        rows: dict[tuple, dict[str, float]] = {}
-        for reduction, query in hourly_queries(series_selector):
-            for item in api.query_range(query, chunk_start + HOUR - MS, chunk_end - MS, 3600):
-                key = tuple(sorted((k, v) for k, v in item.get("metric", {}).items() if k != "__name__"))
-                for evaluated_at, value in item.get("values") or []:
-                    rows.setdefault((key, _hour_of(float(evaluated_at))), {})[reduction] = float(value)
-        for (key, hour), values in rows.items():
-            series_cluster = cluster or dict(key).get("cluster")
-            if not series_cluster:
-                raise SourceError(f"Prometheus series {plan.metric.name}{dict(key)} carry no `cluster` label; "
-                                  "pass --cluster NAME to name the cluster they belong to")
-            columns["cluster"].append(series_cluster)
-            columns["metric"].append(plan.metric.name)
-            columns["labels"].append(list(key))
-            columns["hour"].append(hour)
-            for name in ("avg", "max", "min", "last"):
-                columns[name].append(values.get(name))
-            samples = values.get("samples")
-            columns["samples"].append(None if samples is None else int(samples))
-        progress(f"{plan.metric.name} {chunk_start:%m-%d %H:%M}..{chunk_end:%m-%d %H:%M}", done, len(work))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(_hourly_points, api, selector(plan.metric, plan.matchers + batch.matchers), *chunk)
+                   for plan, batch, chunk in work]
+        try:
+            for done, ((plan, _batch, (chunk_start, chunk_end)), future) in enumerate(zip(work, futures), start=1):
+                for (key, hour), values in future.result().items():
+                    series_cluster = cluster or dict(key).get("cluster")
+                    if not series_cluster:
+                        raise SourceError(f"Prometheus series {plan.metric.name}{dict(key)} carry no `cluster` "
+                                          "label; pass --cluster NAME to name the cluster they belong to")
+                    columns["cluster"].append(series_cluster)
+                    columns["metric"].append(plan.metric.name)
+                    columns["labels"].append(list(key))
+                    columns["hour"].append(hour)
+                    for name in ("avg", "max", "min", "last"):
+                        columns[name].append(values.get(name))
+                    samples = values.get("samples")
+                    columns["samples"].append(None if samples is None else int(samples))
+                progress(f"{plan.metric.name} {chunk_start:%m-%d %H:%M}..{chunk_end:%m-%d %H:%M}", done, len(work))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     return pa.table(columns, schema=STAGING_SCHEMA)
 
 
@@ -226,6 +241,7 @@ def ingest_prometheus(
     timeout: float = 120.0,
     attempts: int = 4,
     backoff: float = 1.0,
+    concurrency: int = 4,
     progress: ProgressCallback = no_progress,
 ) -> IngestReport:
     """Read hourly history for ``window`` from Prometheus at ``url`` and build the hourly tables.
@@ -242,6 +258,7 @@ def ingest_prometheus(
         timeout: Seconds per request.
         attempts: Tries per request for connection errors, timeouts, 429 and 5xx.
         backoff: Seconds before the first retry; doubles each retry.
+        concurrency: Range queries in flight at once.
         progress: ``(step, done, total)`` callback.
 
     Returns:
@@ -257,7 +274,7 @@ def ingest_prometheus(
     start, end = resolve_window(window, ctx.clock())
     with PrometheusAPI(url, headers, timeout=timeout, attempts=attempts, backoff=backoff) as api:
         discovery, _ = discover(api, start, end, cluster, series_budget, progress)
-        table = fetch_hourly(api, discovery, start, end, cluster, max_points, progress)
+        table = fetch_hourly(api, discovery, start, end, cluster, max_points, progress, concurrency)
         requests = api.requests
     if table.num_rows == 0:
         raise SourceError(f"Prometheus at {url} returned no hourly points between {start} and {end}; "

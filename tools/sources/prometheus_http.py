@@ -60,7 +60,7 @@ class PrometheusAPI:
         self.url = url.rstrip("/")
         self.attempts = attempts
         self.backoff = backoff
-        self.requests = 0
+        self.requests = 0                 # approximate under concurrency; for logs only
         self._http = httpx.Client(headers=headers or {}, timeout=timeout, follow_redirects=True)
 
     def close(self) -> None:
