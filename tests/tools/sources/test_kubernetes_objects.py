@@ -223,3 +223,16 @@ def test_cli_snapshot_folder(tmp_path, shared_data):
                                       "--db", str(db)])
     assert result.exit_code != 0
     assert isinstance(result.exception, InputError) and "pod1.json" in str(result.exception)
+
+
+def test_quantities_use_the_kubernetes_parser():
+    from tools.sources.kubernetes_rows import quantity
+
+    obj = {"metadata": {"name": "n1"}}
+    assert quantity("Node", obj, "cpu", "500m") == 0.5
+    assert quantity("Node", obj, "memory", "2Gi") == 2 * GIB
+    assert quantity("Node", obj, "memory", "1e3") == 1000.0
+    assert quantity("Node", obj, "memory", "128974848") == 128974848.0
+    assert quantity("Node", obj, "cpu", None) is None
+    with pytest.raises(InputError, match=r"Node n1: cpu = '2 cores' is not a Kubernetes quantity"):
+        quantity("Node", obj, "cpu", "2 cores")
