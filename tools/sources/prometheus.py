@@ -132,8 +132,8 @@ def _label_problem(metric: Metric, series: list[dict[str, str]], need_cluster: b
 
 
 def discover(api: PrometheusAPI, start: datetime, end: datetime, cluster: str | None, series_budget: int,
-             progress: ProgressCallback = no_progress) -> tuple[Discovery, str | None]:
-    """Check which catalogue series exist and plan their batches; returns (discovery, cluster matcher)."""
+             progress: ProgressCallback = no_progress) -> Discovery:
+    """Check which catalogue series exist and plan their batches under ``series_budget``."""
     clusters = sorted({s.get("cluster", "") for s in api.series("kube_node_info", start, end - MS)} - {""})
     cluster_matcher: str | None = None
     if cluster is not None and cluster in clusters and len(clusters) > 1:
@@ -175,7 +175,7 @@ def discover(api: PrometheusAPI, start: datetime, end: datetime, cluster: str | 
         )
     if problems:
         raise SourceError("; ".join(problems))
-    return found, cluster_matcher
+    return found
 
 
 def _hour_of(evaluated_at: float) -> datetime:
@@ -273,7 +273,7 @@ def ingest_prometheus(
 
     start, end = resolve_window(window, ctx.clock())
     with PrometheusAPI(url, headers, timeout=timeout, attempts=attempts, backoff=backoff) as api:
-        discovery, _ = discover(api, start, end, cluster, series_budget, progress)
+        discovery = discover(api, start, end, cluster, series_budget, progress)
         table = fetch_hourly(api, discovery, start, end, cluster, max_points, progress, concurrency)
         requests = api.requests
     if table.num_rows == 0:
