@@ -17,6 +17,11 @@ import pytest
 from tests.tools.sources.k8s_api_server import FakeKubernetesApi, write_kubeconfig
 from tests.tools.sources.prometheus_server import PrometheusServer
 from tools.context import Context
+from tools.sources.demo.billing import write_billing
+from tools.sources.demo.estate import build_world
+from tools.sources.demo.kubectl import write_snapshots
+from tools.sources.demo.openmetrics import write_openmetrics
+from tools.sources.demo.spec import WorldSpec
 from tools.settings import Settings
 from tools.sources.focus import ingest_focus_files
 from tools.sources.kubernetes_kinds import KINDS, list_path
@@ -25,8 +30,6 @@ from tools.sources.kubernetes_objects import ingest_objects
 from tools.sources.kubernetes_snapshot import read_snapshot_dir
 from tools.sources.metrics_file import ingest_metrics_file
 from tools.sources.prometheus import ingest_prometheus
-
-demo = pytest.importorskip("tools.sources.demo.openmetrics", reason="the demo world's OpenMetrics writer")
 
 pytestmark = pytest.mark.slow
 
@@ -41,14 +44,9 @@ SNAPSHOT_TABLES = ("k8s_objects", "nodes", "pods", "namespaces", "owner_edges", 
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory):
-    from tools.sources.demo.billing import write_billing
-    from tools.sources.demo.estate import build_world
-    from tools.sources.demo.kubectl import write_snapshots
-    from tools.sources.demo.spec import WorldSpec
-
     out = tmp_path_factory.mktemp("demo")
     world = build_world(WorldSpec(days=2))
-    metrics = demo.write_openmetrics(world, out / "metrics")[CLUSTER]
+    metrics = write_openmetrics(world, out / "metrics")[CLUSTER]
     bills, _ledger = write_billing(world, out / "billing")
     dumps = write_snapshots(world, out / "kubernetes")[CLUSTER]
     return {"spec": world.spec, "metrics": metrics, "bills": bills, "dumps": dumps, "out": out}
