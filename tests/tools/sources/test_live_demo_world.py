@@ -17,12 +17,12 @@ import pytest
 from tests.tools.sources.k8s_api_server import FakeKubernetesApi, write_kubeconfig
 from tests.tools.sources.prometheus_server import PrometheusServer
 from tools.context import Context
+from tools.settings import Settings
 from tools.sources.demo.billing import write_billing
 from tools.sources.demo.estate import build_world
 from tools.sources.demo.kubectl import write_snapshots
 from tools.sources.demo.openmetrics import write_openmetrics
 from tools.sources.demo.spec import WorldSpec
-from tools.settings import Settings
 from tools.sources.focus import ingest_focus_files
 from tools.sources.kubernetes_kinds import KINDS, list_path
 from tools.sources.kubernetes_live import ingest_live_cluster
