@@ -110,15 +110,17 @@ def _owner_evidence(reviewer: Reviewer | None, obj: ObjectRef) -> EvidenceRef:
 
 
 def _finalize(ctx: Context, obj: ObjectRef, build, cost: float, window_label: str, evidence: list[EvidenceRef],
-              sources: list[str]) -> Plan:
-    """An optimize plan when the object has an owner, else an assign-owner plan."""
-    reviewer = resolve_reviewer(ctx, obj.cluster, obj.namespace, obj.kind, obj.name)
+              sources: list[str], workload: tuple[str, str] | None = None) -> Plan:
+    """An optimize plan when the object (or the workload it belongs to) has an owner, else an assign-owner plan."""
+    kind, name = workload or (obj.kind, obj.name)
+    reviewer = resolve_reviewer(ctx, obj.cluster, obj.namespace, kind, name)
+    owned = obj.model_copy(update={"kind": kind, "name": name})
     if reviewer is None:
         return assign_owner_plan(obj, cost=cost, window_label=window_label,
-                                 evidence=evidence + [_owner_evidence(None, obj)],
+                                 evidence=evidence + [_owner_evidence(None, owned)],
                                  reviewer=assign_owner_reviewer(ctx, obj.cluster, obj.namespace),
                                  source_findings=sources)
-    return build(reviewer, evidence + [_owner_evidence(reviewer, obj)])
+    return build(reviewer, evidence + [_owner_evidence(reviewer, owned)])
 
 
 # --- explain rows -------------------------------------------------------------------------
@@ -221,9 +223,9 @@ def _row_plans(ctx, cluster, row: ExplainRow, pool_rows, product, period, total,
     seen_events: set[tuple[str, str]] = set()
     for c in row.changes:
         if c.field.startswith("event:"):
-            if (c.workload_name or c.name, c.field) in seen_events:
-                continue  # one event of each reason per workload is enough evidence
-            seen_events.add((c.workload_name or c.name, c.field))
+            if (c.namespace, c.field) in seen_events:
+                continue  # one event of each reason is enough evidence
+            seen_events.add((c.namespace, c.field))
         evidence.append(EvidenceRef(tool="deploy_history",
                                     ref=f"{c.timestamp:%Y-%m-%dT%H:%M}/{c.namespace}/{c.kind}/{c.name}/{c.field}",
                                     what=f"{'event' if c.field.startswith('event:') else 'deploy'}: {c.describe()}"))
@@ -264,7 +266,8 @@ def _row_plans(ctx, cluster, row: ExplainRow, pool_rows, product, period, total,
                 source_findings=[f"explain:{cluster}/{row.key}"],
                 rollback_note=f"This restores the value set at {c.timestamp:%Y-%m-%d %H:%M}.")
 
-        plan = _finalize(ctx, obj, build, row.current_cost, cur.label, ev_here, [f"explain:{cluster}/{row.key}"])
+        plan = _finalize(ctx, obj, build, row.current_cost, cur.label, ev_here, [f"explain:{cluster}/{row.key}"],
+                         workload=wk)
         out.workloads[plan.plan_id] = (cluster, obj.namespace, *wk)
         plans.append(plan)
     if not plans:
