@@ -211,7 +211,7 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
         cost, estimated, pod_hours, gpu_hours = vals[7:]
         if bucket == "shared":
             shared[cluster] += cost
-            shared_records.append((cluster, key, cost, estimated))
+            shared_records.append((cluster, key, cost, estimated, pod_hours, gpu_hours))
             continue
         row = rows.setdefault(key, AllocationRow(key=key, cost=0.0))
         buckets[key].add(bucket)
@@ -230,12 +230,16 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
     kept = distribute_shared(list(entries.values()), dict(shared), policy, settings.team_weights)
     for entry in entries.values():
         rows[entry.key].shared_cost += entry.received
-    for cluster, key, cost, estimated in shared_records:
+    for cluster, key, cost, estimated, pod_hours, gpu_hours in shared_records:
         if cluster in kept:
             row = rows.setdefault(key, AllocationRow(key=key, cost=0.0))
             buckets[key].add("shared")
             row.shared_cost += cost
             row.estimated_cost += estimated
+        elif key not in rows:
+            continue        # distributed: its pod-hours belong to no output row
+        rows[key].pod_hours += pod_hours
+        rows[key].gpu_hours += gpu_hours
     for key, row in rows.items():
         row.cost = sum(getattr(row, c) for c in COMPONENTS) + row.shared_cost + row.idle_cost
         row.bucket = next(iter(buckets[key])) if len(buckets[key]) == 1 else "mixed"
