@@ -22,7 +22,7 @@ GPU_BUSY_HOURS = (14, 15)     # UTC hours of the day the warm GPU pool does real
 
 CLUSTER = Cluster("eks-prod", "aws", "us-east-1", "111122223333", "acme-prod", "999988887777",
                   ["us-east-1a", "us-east-1b", "us-east-1c"], created=datetime(2025, 2, 10))
-LOG_JUMP_HOUR = 216          # 2026-11-18 00:00: checkout's debug logging ships 6x the bytes
+LOG_JUMP_HOUR = 216          # of the last two weeks (2026-11-18 00:00): checkout's logs jump 6x
 
 
 def _karpenter(pool: str, capacity: str) -> dict[str, str]:
@@ -83,7 +83,7 @@ def build_eks(b: Builder) -> None:
                        labels=labels(service="storefront-web"))
     web.hpa = {"min": 3, "max": 10, "current": 4, "target_cpu": 70}
     b.namespace(c, "checkout", labels("payments-team", "payments", "checkout", "prod", "cc-220", "service"),
-                log_gib_per_day=3.0, log_jump=(LOG_JUMP_HOUR, 6.0))
+                log_gib_per_day=3.0, log_jump=(spec.story_hour(LOG_JUMP_HOUR), 6.0))
     b.deployment(c, "checkout", "checkout-api", "acme/checkout-api:2.8.1", 1.0, 2.0, 3, "general")
     orders = b.namespace(c, "orders", labels("orders-team", "orders", "orders", "prod", "cc-230", "service"))
     b.deployment(c, orders, "orders-api", "acme/orders-api:3.4.0", 0.5, 1.0, 3, "general", story="control")

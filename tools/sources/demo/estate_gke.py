@@ -22,7 +22,7 @@ G2_8 = InstanceType("g2-standard-8", 8, 32, 1, 0.9084, gpu_price=0.6165, gpu_mod
 
 CLUSTER = Cluster("gke-ml", "gcp", "europe-west4", "acme-ml-prod", "acme-ml-prod", "01A2B3-C4D5E6-F7A8B9",
                   ["europe-west4-a", "europe-west4-b", "europe-west4-c"], created=datetime(2025, 4, 2))
-EVAL_DEPLOY_HOUR = 202        # 2026-11-17 10:00
+EVAL_DEPLOY_HOUR = 202        # of the last two weeks (spec.story_hour): 2026-11-17 10:00
 FEATURE_STORE_HOUR = 216      # 2026-11-18 00:00
 EVAL_PARALLELISM = (2, 6)
 EMBED_RESIZES = ((-10_000, 400.0), (32, 600.0), (288, 800.0))   # PVC size (GiB) from hour
@@ -37,8 +37,9 @@ def build_gke(b: Builder) -> None:
     gpu = NodePool(c.name, "gpu-l4", G2_8, labels={"cloud.google.com/gke-accelerator": "nvidia-l4"},
                    taints=[{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
                    autoscaling={"enabled": True, "by": "gke", "min": 0, "max": 8})
-    default_nodes = b.pool(c, default, 3, extra=[(FEATURE_STORE_HOUR, 1)])
-    gpu_nodes = b.pool(c, gpu, EVAL_PARALLELISM[0], extra=[(EVAL_DEPLOY_HOUR, EVAL_PARALLELISM[1] - EVAL_PARALLELISM[0])])
+    deploy_h, feature_h = spec.story_hour(EVAL_DEPLOY_HOUR), spec.story_hour(FEATURE_STORE_HOUR)
+    default_nodes = b.pool(c, default, 3, extra=[(feature_h, 1)])
+    gpu_nodes = b.pool(c, gpu, EVAL_PARALLELISM[0], extra=[(deploy_h, EVAL_PARALLELISM[1] - EVAL_PARALLELISM[0])])
     for n in gpu_nodes:
         n.gpu_activity = _busy_gpu(spec.seed, n.name)
 
@@ -62,8 +63,8 @@ def build_gke(b: Builder) -> None:
     evals = b.namespace(c, "ai-evals", labels("ml-research", "ml-research", "ai-evals", "prod", "cc-410", "eval"),
                         log_gib_per_day=0.5)
     ctl = b.deployment(c, evals, "eval-controller", "acme/eval-controller", 0.5, 1.0, 1, "default-pool")
-    ctl.revisions = [revision(spec, -24 * 30, 7, "v1.7.2", {"EVAL_PARALLELISM": "2"}),
-                     revision(spec, EVAL_DEPLOY_HOUR, 8, "v1.8.0", {"EVAL_PARALLELISM": "6"})]
+    ctl.revisions = [revision(spec, deploy_h - 24 * 38, 7, "v1.7.2", {"EVAL_PARALLELISM": "2"}),
+                     revision(spec, deploy_h, 8, "v1.8.0", {"EVAL_PARALLELISM": "6"})]
     it = G2_8
     harness = b.workload(
         c, evals, "Job", "eval-harness",
@@ -71,7 +72,7 @@ def build_gke(b: Builder) -> None:
                    gpu=1, cpu_use=0.7, mem_use=0.75)],
         pool="gpu-l4", start_h=-24 * 6, created=spec.at(-24 * 6), story="ai_evals",
         job=JobPlan(parallelism=EVAL_PARALLELISM[0], completions=2000, backoff_limit=6,
-                    parallelism_changes=[(EVAL_DEPLOY_HOUR, EVAL_PARALLELISM[1])]),
+                    parallelism_changes=[(deploy_h, EVAL_PARALLELISM[1])]),
         labels={"workload_type": "eval", "app.kubernetes.io/part-of": "ai-evals"},
         tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
         node_selector={"cloud.google.com/gke-nodepool": "gpu-l4"})
@@ -82,15 +83,17 @@ def build_gke(b: Builder) -> None:
     vec = b.workload(c, emb, "StatefulSet", "vector-index", [container("qdrant", "qdrant/qdrant:v1.11.3", 2.0, 8.0)],
                      pool="default-pool", volume_claims=["data"], story="embedding_growth",
                      labels={"workload_type": "pipeline"})
-    b.volume(c, ssd, ("embeddings", "data-vector-index-0"), list(EMBED_RESIZES), created=vec.created,
-             used=lambda h: EMBED_USED_START_GIB + EMBED_GROWTH_GIB_PER_DAY * h / 24, story="embedding_growth")
+    sizes = [(spec.story_hour(h) if h > 0 else h, gib) for h, gib in EMBED_RESIZES]
+    b.volume(c, ssd, ("embeddings", "data-vector-index-0"), sizes, created=vec.created,
+             used=lambda h: max(20.0, EMBED_USED_START_GIB + EMBED_GROWTH_GIB_PER_DAY * (h - spec.story_hour(0)) / 24),
+             story="embedding_growth")
     b.deployment(c, emb, "embed-worker", "acme/embed-worker:0.14.0", 1.5, 4.0, 3, "default-pool")
     rec = b.namespace(c, "recsys", labels("recsys-team", "recsys", "recommendations", "prod", "cc-430", "service"))
     b.deployment(c, rec, "recsys-api", "acme/recsys-api:3.0.1", 1.0, 2.0, 4, "default-pool")
     b.service(c, "recsys", "recsys-api", {"app.kubernetes.io/name": "recsys-api"}, lb=True)
     fs = b.deployment(c, rec, "feature-store", "feast/feature-server:0.40.1", 2.0, 6.0, 3, "default-pool",
-                      start_h=FEATURE_STORE_HOUR, created=spec.at(FEATURE_STORE_HOUR))
-    fs.revisions = [revision(spec, FEATURE_STORE_HOUR, 1, "0.40.1")]
+                      start_h=feature_h, created=spec.at(feature_h))
+    fs.revisions = [revision(spec, feature_h, 1, "0.40.1")]
     b.pin(fs, [default_nodes[-1]] * 3)
     td = b.namespace(c, "training-data", labels("ml-platform", "ml-platform", "datasets", "prod", "cc-400", "batch"))
     b.cronjob(c, td, "build-dataset", "acme/dataset-builder:1.3.0", 2.0, 8.0, "default-pool",

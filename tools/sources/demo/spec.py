@@ -50,6 +50,13 @@ class WorldSpec(BaseModel):
         """The timestamp of hour index ``hour`` (0 = first hour of the data; negative = before)."""
         return self.start + timedelta(hours=hour)
 
+    def story_hour(self, hour_in_two_weeks: int) -> int:
+        """Hour index of a story moment given as an hour of the last two weeks (0..335).
+
+        Stories are anchored to the end of the data, so "the second week" is always the last
+        7 days, whatever `days` is (the default 14 days makes this the identity)."""
+        return hour_in_two_weeks + self.hours - 14 * 24
+
     @classmethod
     def preset(cls, name: Preset, seed: int | None = None) -> "WorldSpec":
         """The named preset: ``demo``, or benchmark tier ``S``, ``M`` or ``L``."""

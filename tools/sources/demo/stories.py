@@ -290,7 +290,7 @@ def _growth_stories(world: World, ledger: Ledger) -> list[Story]:
         figures={"previous_week_gib": round(weeks[0], 3), "this_week_gib": round(weeks[1], 3),
                  "growth_pct": round(100 * (weeks[1] / weeks[0] - 1), 1),
                  "previous_week_cost": round(weeks[0] * price, 2), "this_week_cost": round(weeks[1] * price, 2),
-                 "jump_at": spec.at(estate_eks.LOG_JUMP_HOUR).isoformat()}))
+                 "jump_at": spec.at(spec.story_hour(estate_eks.LOG_JUMP_HOUR)).isoformat()}))
     v = next(v for v in world.volumes if v.story == "embedding_growth")
     sc = _sc(world, v)
     cost = [sum(disk_hourly_price("gcp", sc, v.size_at(h))[0] for h in range(168 * k, 168 * (k + 1)))
@@ -324,6 +324,9 @@ def _pool_utilization(world: World, cluster: str, pool: str) -> tuple[float, flo
                 alloc_cpu[h] += it.cpu_allocatable
                 alloc_mem[h] += it.memory_allocatable
     for w in world.of(world.workloads, cluster):
+        pools = w.pool if isinstance(w.pool, list) else [w.pool]
+        if pool not in pools and "*" not in pools:
+            continue
         cpu_r, mem_r = _requests(w)
         for p in iter_pods(world, w, hours):
             if p.node in names:
@@ -393,7 +396,7 @@ def _explain(world: World, ledger: Ledger) -> ExplainTruth:
     planted = ai + sum(others.values())
     if abs(planted - total) > 1e-4:
         raise AssertionError(f"gke-ml week-over-week delta {total} != planted deltas {planted}")
-    at = spec.at(estate_gke.EVAL_DEPLOY_HOUR)
+    at = spec.at(spec.story_hour(estate_gke.EVAL_DEPLOY_HOUR))
     return ExplainTruth(
         cluster=c, current=Window(start=spec.at(cur.start), end=spec.end),
         baseline=Window(start=spec.at(base.start), end=spec.at(cur.start)),
