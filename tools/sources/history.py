@@ -29,6 +29,7 @@ label, else its own name.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from tools.context import Context
 from tools.errors import InputError
@@ -54,7 +55,12 @@ def _quote(value: str) -> str:
 
 
 def build_history(
-    ctx: Context, cluster: str, relation_name: str, source: str = "metrics", refresh: bool = True
+    ctx: Context,
+    cluster: str,
+    relation_name: str,
+    source: str = "metrics",
+    refresh: bool = True,
+    own_transaction: bool = True,
 ) -> IngestReport:
     """Fill the hourly and state tables of ``cluster`` from an hourly-series relation.
 
@@ -65,6 +71,8 @@ def build_history(
         source: what produced the series (``metrics``, ``prometheus``, ``demo``), for caveats.
         refresh: recompute the allocation afterwards (callers building several clusters
             pass False and refresh once).
+        own_transaction: run in a transaction of its own (all or nothing). A caller that
+            builds several clusters atomically opens one itself and passes False.
 
     Returns:
         An IngestReport with rows per table and the caveats.
@@ -80,7 +88,7 @@ def build_history(
                          f"expected {', '.join(HOURLY_COLUMNS)}")
     started = ctx.clock()
     report = IngestReport(source=source, cluster=cluster)
-    with transaction(con):
+    with transaction(con) if own_transaction else nullcontext(con):
         con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
             SELECT metric, labels, hour, avg, max, min, last, samples FROM {relation_name}
             WHERE cluster = {_quote(cluster)}""")

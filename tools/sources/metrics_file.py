@@ -35,6 +35,7 @@ from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.report import IngestReport
+from tools.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,10 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     clusters = [r[0] for r in con.execute("SELECT DISTINCT cluster FROM _metrics_hourly ORDER BY 1").fetchall()]
     report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None, files=[str(path)])
     try:
-        for name in clusters:
-            part = build_history(ctx, name, "_metrics_hourly", source="metrics", refresh=False)
+        with transaction(con):  # every cluster of the file, or none
+            parts = [build_history(ctx, name, "_metrics_hourly", source="metrics", refresh=False,
+                                   own_transaction=False) for name in clusters]
+        for part in parts:
             for table, n in part.rows.items():
                 report.rows[table] = report.rows.get(table, 0) + n
             report.caveats.extend(part.caveats)

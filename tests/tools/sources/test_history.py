@@ -206,3 +206,21 @@ def test_cli_ingest_metrics(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0].startswith("metrics (c1): 2 nodes, 5 owner_edges, 5 pods")
     assert "8 pod_hours" in result.output
+
+
+def test_one_file_several_clusters(ctx, tmp_path):
+    """Each series' cluster label picks its cluster; both land in one transaction."""
+    blocks, out = [], []
+    for line in FIXTURE.read_text().splitlines():
+        if line.startswith("# TYPE"):
+            blocks.append([line, []])
+        elif line != "# EOF":
+            blocks[-1][1].append(line)
+    for type_line, samples in blocks:
+        out += [type_line, *samples, *(s.replace('cluster="c1"', 'cluster="c2"') for s in samples)]
+    path = tmp_path / "two.om"
+    path.write_text("\n".join(out + ["# EOF"]) + "\n")
+    report = ingest_metrics_file(ctx, path)
+    assert report.cluster is None and report.rows["pod_hours"] == 16
+    assert rows(ctx, "SELECT cluster, count(*), sum(cpu_usage) FROM pod_hours GROUP BY 1 ORDER BY 1") == [
+        ("c1", 8, pytest.approx(2.6)), ("c2", 8, pytest.approx(2.6))]
