@@ -73,7 +73,7 @@ def build_gke(b: Builder) -> None:
         pool="gpu-l4", start_h=-24 * 6, created=spec.at(-24 * 6), story="ai_evals",
         job=JobPlan(parallelism=EVAL_PARALLELISM[0], completions=2000, backoff_limit=6,
                     parallelism_changes=[(deploy_h, EVAL_PARALLELISM[1])]),
-        labels={"workload_type": "eval", "app.kubernetes.io/part-of": "ai-evals"},
+        labels={"app.kubernetes.io/part-of": "ai-evals"},   # workload_type=eval comes from the namespace
         tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
         node_selector={"cloud.google.com/gke-nodepool": "gpu-l4"})
     harness.containers[0].memory_request = harness.containers[0].memory_limit = it.memory_allocatable

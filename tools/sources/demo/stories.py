@@ -19,6 +19,7 @@ from tools.settings import AllocationSettings
 from tools.sources.demo import estate_aks, estate_eks, estate_gke
 from tools.sources.demo.billing import LOG_PRICE_PER_GIB, Ledger, disk_hourly_price
 from tools.sources.demo.model import GIB, MIB, World
+from tools.sources.demo.network_share import network_cost_by_pod
 from tools.sources.demo.pods import iter_pods
 from tools.sources.demo.truth_model import (
     ClusterFigures, ExplainTruth, GroundTruth, HealthyControl, ObjectRef, PoolTruth, Story, Window,
@@ -110,6 +111,11 @@ def _stories(world: World, ledger: Ledger) -> list[Story]:
     def monthly_pod(cluster, pool, cpu, mem):
         return price.pod_hour(cluster, pool, cpu, mem) * MONTH
 
+    def monthly_network(w) -> float:
+        """The workload's share of cluster-level network cost, per month."""
+        keys = {p.key for p in iter_pods(world, w, hours)}
+        return sum(network_cost_by_pod(world, w.cluster, keys).values()) * MONTH / hours
+
     # over_requested: search-api (and report-worker, which is also idle)
     for cluster, ns, name, sid in (("eks-prod", "catalog", "search-api", "search_api_8x"),
                                    ("aks-web", "legacy-reports", "report-worker", "report_worker_over_request")):
@@ -151,14 +157,17 @@ def _stories(world: World, ledger: Ledger) -> list[Story]:
     # cronjob_too_frequent
     w = _wl(world, "eks-prod", "payments", "cache-warmer")
     cpu_r, mem_r = _requests(w)
-    monthly = monthly_pod("eks-prod", w.pool, cpu_r, mem_r)
+    network = monthly_network(w)
+    monthly = monthly_pod("eks-prod", w.pool, cpu_r, mem_r) + network
     out.append(Story(
         id="cache_warmer_every_minute", title="payments/cache-warmer runs every minute for 40 s of work",
         detector="cronjob_too_frequent", object=_ref("eks-prod", "payments", "CronJob", "cache-warmer"),
         expected_monthly_savings=round(monthly * (1 - CRON_MAX_RUNS_PER_DAY / 1440), 2),
         savings_formula="monthly_cost * (1 - 96/1440): run every 15 minutes instead of every minute; "
-                        "monthly_cost = 730 * pod_hour_cost(requests) (one run pod is always up)",
-        figures={"schedule": "* * * * *", "runs_per_day": 1440, "run_seconds": 40, "monthly_cost": round(monthly, 2)}))
+                        "monthly_cost = 730 * pod_hour_cost(requests) (one run pod is always up) + its NAT "
+                        "share by bytes sent",
+        figures={"schedule": "* * * * *", "runs_per_day": 1440, "run_seconds": 40, "monthly_cost": round(monthly, 2),
+                 "monthly_network": round(network, 2)}))
 
     # job_retry_loop
     w = _wl(world, "eks-prod", "data-platform", "backfill-orders")
@@ -166,27 +175,35 @@ def _stories(world: World, ledger: Ledger) -> list[Story]:
     out.append(Story(
         id="backfill_retry_loop", title="data-platform/backfill-orders has failed every attempt for 19 days",
         detector="job_retry_loop", object=_ref("eks-prod", "data-platform", "Job", "backfill-orders"),
-        expected_monthly_savings=round(monthly_pod("eks-prod", w.pool, cpu_r, mem_r), 2),
-        savings_formula="730 * pod_hour_cost(requests): one failing attempt pod runs every hour",
+        expected_monthly_savings=round(monthly_pod("eks-prod", w.pool, cpu_r, mem_r) + monthly_network(w), 2),
+        savings_formula="730 * pod_hour_cost(requests) + its NAT share by bytes sent: one failing attempt pod "
+                        "runs every hour",
         figures={"backoff_limit": w.job.backoff_limit, "failed_at_end": -w.start_h + hours,
                  "pods_created_in_window": hours, "succeeded": 0}))
 
     # stale_preview_env
     for ns, created in estate_aks.PREVIEWS:
-        total = 0.0
+        total = network = 0.0
         for w in world.workloads:
             if (w.cluster, w.namespace) == ("aks-web", ns):
                 cpu_r, mem_r = _requests(w)
                 total += w.replicas * monthly_pod("aks-web", w.pool, cpu_r, mem_r)
+                network += monthly_network(w)
+        space = next(n for n in world.namespaces if (n.cluster, n.name) == ("aks-web", ns))
+        logs = sum(log_bytes(spec.seed, space, h) for h in range(hours)) / GIB * LOG_PRICE_PER_GIB["azure"] \
+            * MONTH / hours
         disks = sum(disk_hourly_price("azure", _sc(world, v), v.size_at(hours - 1))[0] * MONTH
                     for v in world.volumes if v.claim and (v.cluster, v.claim[0]) == ("aks-web", ns))
         out.append(Story(
             id=f"stale_{ns.replace('-', '_')}", title=f"{ns} created {created:%Y-%m-%d}, no deploy since",
             detector="stale_preview_env", object=_ref("aks-web", ns, "Namespace", ns),
-            expected_monthly_savings=round(total + disks, 2),
-            savings_formula="730 * sum(pod_hour_cost(requests)) of its pods + its disks' monthly tier price",
+            expected_monthly_savings=round(total + disks + logs + network, 2),
+            savings_formula="the namespace's whole monthly cost: 730 * sum(pod_hour_cost(requests)) of its pods + "
+                            "its disks' monthly tier price + its Log Analytics share (its log bytes) + its share "
+                            "of the cluster load balancer (bytes sent)",
             figures={"created": created.isoformat(), "age_days_at_end": (spec.end - created).days,
-                     "pods_monthly": round(total, 2), "disks_monthly": round(disks, 2)}))
+                     "pods_monthly": round(total, 2), "disks_monthly": round(disks, 2),
+                     "logs_monthly": round(logs, 2), "network_monthly": round(network, 2)}))
 
     # orphaned_volume
     v = next(v for v in world.volumes if v.story == "orphaned_volume")
@@ -262,14 +279,16 @@ def _pool_stories(world: World, price: Pricer) -> list[Story]:
     # eval_jobs_on_prod_gpu
     gpu_nodes = [n for n in world.nodes if (n.cluster, n.pool) == ("gke-ml", "gpu-l4")]
     node_hours = sum(min(n.end_h, hours) - max(n.start_h, 0) for n in gpu_nodes)
-    window_cost = node_hours * price.node_hour("gke-ml", "gpu-l4")
+    gpu_pool = world.pool("gke-ml", "gpu-l4")
+    window_cost = node_hours * gpu_pool.instance.gpu_price * gpu_pool.effective_rate
     out.append(Story(
         id="ai_evals_on_demand_gpu", title="ai-evals eval-harness runs on the on-demand L4 pool of a prod cluster",
         detector="eval_jobs_on_prod_gpu", object=_ref("gke-ml", "ai-evals", "Job", "eval-harness"),
         expected_monthly_savings=round(window_cost * MONTH / hours * SPOT_SAVINGS_SHARE, 2),
-        savings_formula="ai-evals GPU cost over the window * 730 / window hours * 0.6 (spot saving share; the "
-                        "cluster has no cheaper GPU pool to price from)",
-        figures={"gpu_node_hours": node_hours, "window_cost": round(window_cost, 2), "pool": "gpu-l4",
+        savings_formula="ai-evals GPU cost over the window (the bill's L4 GPU rows of its nodes) * 730 / window "
+                        "hours * 0.6 (spot saving share; the cluster has no spot GPU pool to price from)",
+        figures={"gpu_node_hours": node_hours, "gpu_window_cost": round(window_cost, 2), "pool": "gpu-l4",
+                 "node_window_cost": round(node_hours * price.node_hour("gke-ml", "gpu-l4"), 2),
                  "workload_type": "eval", "parallelism": "2 -> 6"}))
     return out
 
