@@ -173,7 +173,7 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
                   count(*) AS samples
            FROM (SELECT metric, labels, value,
                         CASE WHEN isnan(ts) THEN ?::TIMESTAMP ELSE to_timestamp(ts)::TIMESTAMP END AS sampled_at
-                 FROM _metrics_raw)
+                 FROM _metrics_raw WHERE NOT isnan(value))  -- NaN: Prometheus staleness markers
            GROUP BY ALL""", [cluster, ctx.clock()])
     con.execute("DROP TABLE _metrics_raw")
     clusters = [r[0] for r in con.execute("SELECT DISTINCT cluster FROM _metrics_hourly ORDER BY 1").fetchall()]
