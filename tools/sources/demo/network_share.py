@@ -8,8 +8,6 @@ increase that hour, as the generator wrote it. GKE's forwarding rule belongs to 
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from tools.sources.demo.billing import LB_PER_HOUR, NAT_PER_GB, NAT_PER_HOUR
 from tools.sources.demo.model import World
 from tools.sources.demo.pods import iter_pods
@@ -27,21 +25,32 @@ def cluster_network_cost(world: World, cluster: str, hour: int) -> float:
     return 0.0
 
 
-def network_cost_by_pod(world: World, cluster: str, keys: set[str]) -> dict[str, float]:
-    """Window network cost of the pods whose ``PodRun.key`` is in `keys`."""
+def _bytes_per_hour(world: World, cluster: str) -> list[float]:
+    """Bytes sent by all of the cluster's pods, per hour (computed once per world and cluster)."""
+    cache = world.__dict__.setdefault("_network_totals", {})
+    if cluster not in cache:
+        hours = world.spec.hours
+        totals = [0.0] * hours
+        for w in world.of(world.workloads, cluster):
+            for p in iter_pods(world, w, hours):
+                first, last = max(p.start_h, 0), min(p.end_h, hours)
+                for h, sent in zip(range(first, last), network_bytes(world.spec.seed, p.key, w.net_bytes_per_hour,
+                                                                     first, last)):
+                    totals[h] += sent
+        cache[cluster] = totals
+    return cache[cluster]
+
+
+def workload_network_cost(world: World, w) -> float:
+    """Window network cost of workload `w`'s pods: each hour's cluster-level network cost times
+    the pod's share of the bytes sent that hour."""
     hours = world.spec.hours
-    totals = [0.0] * hours
-    mine: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for w in world.of(world.workloads, cluster):
-        for p in iter_pods(world, w, hours):
-            first, last = max(p.start_h, 0), min(p.end_h, hours)
-            for h, sent in zip(range(first, last), network_bytes(world.spec.seed, p.key, w.net_bytes_per_hour,
-                                                                 first, last)):
-                totals[h] += sent
-                if p.key in keys:
-                    mine[p.key].append((h, sent))
-    out = {}
-    for key in keys:
-        out[key] = sum(cluster_network_cost(world, cluster, h) * sent / totals[h]
-                       for h, sent in mine.get(key, []) if totals[h])
-    return out
+    totals = _bytes_per_hour(world, w.cluster)
+    cost = 0.0
+    for p in iter_pods(world, w, hours):
+        first, last = max(p.start_h, 0), min(p.end_h, hours)
+        for h, sent in zip(range(first, last), network_bytes(world.spec.seed, p.key, w.net_bytes_per_hour,
+                                                             first, last)):
+            if totals[h]:
+                cost += cluster_network_cost(world, w.cluster, h) * sent / totals[h]
+    return cost

@@ -19,7 +19,7 @@ from tools.settings import AllocationSettings
 from tools.sources.demo import estate_aks, estate_eks, estate_gke
 from tools.sources.demo.billing import LOG_PRICE_PER_GIB, Ledger, disk_hourly_price
 from tools.sources.demo.model import GIB, MIB, World
-from tools.sources.demo.network_share import network_cost_by_pod
+from tools.sources.demo.network_share import workload_network_cost
 from tools.sources.demo.pods import iter_pods
 from tools.sources.demo.truth_model import (
     ClusterFigures, ExplainTruth, GroundTruth, HealthyControl, ObjectRef, PoolTruth, Story, Window,
@@ -113,8 +113,7 @@ def _stories(world: World, ledger: Ledger) -> list[Story]:
 
     def monthly_network(w) -> float:
         """The workload's share of cluster-level network cost, per month."""
-        keys = {p.key for p in iter_pods(world, w, hours)}
-        return sum(network_cost_by_pod(world, w.cluster, keys).values()) * MONTH / hours
+        return workload_network_cost(world, w) * MONTH / hours
 
     # over_requested: search-api (and report-worker, which is also idle)
     for cluster, ns, name, sid in (("eks-prod", "catalog", "search-api", "search_api_8x"),
