@@ -119,9 +119,10 @@ def workload_select(pods: str, job_labels: str) -> str:
     ``owner_edges``. Rules (DESIGN rule 8):
 
     * no owner (or a Node: static/mirror pods) -> the Pod itself;
-    * ReplicaSet -> its owner (a Deployment) from owner_edges; when that edge is unknown, a
-      Deployment named as the ReplicaSet minus its pod-template-hash (the pod's
-      ``pod-template-hash`` label, else a trailing ``-[a-z0-9]{5,10}`` segment);
+    * ReplicaSet -> its owner (a Deployment) from owner_edges; a ReplicaSet a snapshot shows
+      without owner is its own workload; when neither is known, a Deployment named as the
+      ReplicaSet minus its pod-template-hash (the pod's ``pod-template-hash`` label, else a
+      trailing ``-[a-z0-9]{5,10}`` segment);
     * Job -> its CronJob; a Job without one is kind ``Job``, named by the Job's (else the
       pod's) ``workload_type`` or ``app.kubernetes.io/name`` label, else the Job's name;
     * StatefulSet, DaemonSet and any other controller -> itself.
@@ -140,13 +141,15 @@ def workload_select(pods: str, job_labels: str) -> str:
         SELECT p.*,
             CASE
                 WHEN coalesce(p.owner_kind, '') IN ('', '<none>', 'Node') THEN 'Pod'
-                WHEN p.owner_kind = 'ReplicaSet' THEN coalesce(rs.owner_kind, 'Deployment')
+                WHEN p.owner_kind = 'ReplicaSet' THEN
+                    coalesce(rs.owner_kind, CASE WHEN bare.name IS NULL THEN 'Deployment' ELSE 'ReplicaSet' END)
                 WHEN p.owner_kind = 'Job' THEN CASE WHEN jo.owner_kind = 'CronJob' THEN 'CronJob' ELSE 'Job' END
                 ELSE p.owner_kind
             END AS workload_kind,
             CASE
                 WHEN coalesce(p.owner_kind, '') IN ('', '<none>', 'Node') THEN p.pod
-                WHEN p.owner_kind = 'ReplicaSet' THEN coalesce(rs.owner_name, {strip_hash})
+                WHEN p.owner_kind = 'ReplicaSet' THEN
+                    coalesce(rs.owner_name, CASE WHEN bare.name IS NULL THEN {strip_hash} ELSE p.owner_name END)
                 WHEN p.owner_kind = 'Job' THEN
                     CASE WHEN jo.owner_kind = 'CronJob' THEN jo.owner_name ELSE {job_group} END
                 ELSE p.owner_name
@@ -154,6 +157,9 @@ def workload_select(pods: str, job_labels: str) -> str:
         FROM {pods} p
         LEFT JOIN owner_edges rs ON p.owner_kind = 'ReplicaSet' AND rs.cluster = p.cluster
             AND rs.namespace = p.namespace AND rs.kind = 'ReplicaSet' AND rs.name = p.owner_name
+        LEFT JOIN k8s_objects bare ON p.owner_kind = 'ReplicaSet' AND bare.cluster = p.cluster
+            AND bare.kind = 'ReplicaSet' AND bare.namespace = p.namespace AND bare.name = p.owner_name
+            AND bare.owner_kind IS NULL
         LEFT JOIN owner_edges jo ON p.owner_kind = 'Job' AND jo.cluster = p.cluster
             AND jo.namespace = p.namespace AND jo.kind = 'Job' AND jo.name = p.owner_name
         LEFT JOIN {job_labels} jl ON p.owner_kind = 'Job' AND jl.cluster = p.cluster

@@ -236,3 +236,19 @@ def test_quantities_use_the_kubernetes_parser():
     assert quantity("Node", obj, "cpu", None) is None
     with pytest.raises(InputError, match=r"Node n1: cpu = '2 cores' is not a Kubernetes quantity"):
         quantity("Node", obj, "cpu", "2 cores")
+
+
+def test_bare_replicaset_is_its_own_workload(ctx):
+    objects = {
+        "ReplicaSet": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "metadata": {"name": "legacy-rs", "namespace": "shop", "labels": {"team": "old"}}}],
+        "Pod": [pod("legacy-rs-x7k2p", "shop", "n1", ("ReplicaSet", "legacy-rs")),
+                pod("gone-5f6d7c8b9-qwert", "shop", "n1", ("ReplicaSet", "gone-5f6d7c8b9"))],
+        "Node": [node("n1", "aws:///us-east-1a/i-1", {})],
+    }
+    ingest_objects(ctx, "prod", objects, AT)
+    assert dict((p, (k, n)) for p, k, n in rows(ctx, "SELECT pod, workload_kind, workload_name FROM pods")) == {
+        "legacy-rs-x7k2p": ("ReplicaSet", "legacy-rs"),
+        # the ReplicaSet is not in the snapshot: a Deployment, named without the pod-template-hash
+        "gone-5f6d7c8b9-qwert": ("Deployment", "gone"),
+    }
