@@ -66,13 +66,32 @@ def generate_world(out_dir: Path | str, spec: WorldSpec | None = None) -> WorldF
                       ground_truth_path=truth_path, ground_truth=truth, seconds=time.perf_counter() - started)
 
 
+NUMERIC = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity", "PricingQuantity",
+           "ListUnitPrice", "ContractedUnitPrice", "CommitmentDiscountQuantity", "PricingCurrencyContractedUnitPrice",
+           "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice")
+TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
+
+
 def _to_parquet(csv_path: Path) -> Path:
+    """The same rows as typed Parquet (decimals as DOUBLE, periods as TIMESTAMP, the rest text)."""
+    import csv
+
     import duckdb
 
+    with csv_path.open(newline="") as fh:
+        header = next(csv.reader(fh))
+    columns = []
+    for name in header:
+        if name in NUMERIC:
+            columns.append(f'TRY_CAST(NULLIF("{name}", \'\') AS DOUBLE) AS "{name}"')
+        elif name in TIMESTAMPS:
+            columns.append(f'CAST(replace("{name}", \'Z\', \'\') AS TIMESTAMP) AS "{name}"')
+        else:
+            columns.append(f'NULLIF("{name}", \'\') AS "{name}"')
     target = csv_path.with_suffix(".parquet")
     con = duckdb.connect()
     try:
-        con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar=true, header=true)) "
+        con.execute(f"COPY (SELECT {', '.join(columns)} FROM read_csv('{csv_path}', all_varchar=true, header=true)) "
                     f"TO '{target}' (FORMAT parquet)")
     finally:
         con.close()

@@ -101,3 +101,18 @@ def test_instances_on_the_bill_are_the_nodes_in_the_dumps(demo_world):
             else:
                 vmss = pid.lower().split("/virtualmachines/")[0].removeprefix("azure://")
                 assert vmss in resource_ids
+
+
+def test_parquet_billing_ingests_to_the_same_totals(tmp_path, ctx):
+    from tools.sources.after_ingest import allocation_deferred
+    from tools.sources.demo.generate import generate_world
+    from tools.sources.demo.spec import WorldSpec
+    from tools.sources.focus import ingest_focus_files
+
+    world = generate_world(tmp_path / "pq", WorldSpec(days=2, billing_format="parquet"))
+    assert all(p.suffix == ".parquet" for p in world.billing)
+    with allocation_deferred(ctx):
+        ingest_focus_files(ctx, world.billing)
+    billed, effective = ctx.db.execute("SELECT sum(billed_cost), sum(effective_cost) FROM billing_rows").fetchone()
+    assert abs(billed - world.ground_truth.billed_total) < 0.005
+    assert abs(effective - world.ground_truth.effective_total) < 0.005
