@@ -64,7 +64,6 @@ def write_snapshots(world: World, out_dir: Path) -> dict[str, Path]:
 
 def _write_cluster(world: World, c, out: dict[str, ListWriter]) -> None:
     spec, hours = world.spec, world.spec.hours
-    end = spec.end
     for ns in world.of(world.namespaces, c.name):
         out["Namespace"].add(ko.namespace_obj(ns))
     pools = {p.name: p for p in world.of(world.pools, c.name)}
@@ -113,7 +112,6 @@ def _write_cluster(world: World, c, out: dict[str, ListWriter]) -> None:
                                        component="cluster-autoscaler"))
     for ev in sorted(events, key=lambda e: (e["firstTimestamp"], e["metadata"]["name"])):
         out["Event"].add(ev)
-    del end
 
 
 def _pods_of(world: World, w, out: ListWriter) -> None:

@@ -19,10 +19,11 @@ from tools.settings import AllocationSettings
 from tools.sources.demo import estate_aks, estate_eks, estate_gke
 from tools.sources.demo.billing import LOG_PRICE_PER_GIB, Ledger, disk_hourly_price
 from tools.sources.demo.model import GIB, MIB, World
+from tools.sources.demo.explain_truth import explain_truth
 from tools.sources.demo.network_share import workload_network_cost
 from tools.sources.demo.pods import iter_pods
 from tools.sources.demo.truth_model import (
-    ClusterFigures, ExplainTruth, GroundTruth, HealthyControl, ObjectRef, PoolTruth, Story, Window,
+    ClusterFigures, GroundTruth, HealthyControl, ObjectRef, PoolTruth, Story,
 )
 from tools.sources.demo.usage import cpu_cores, log_bytes, memory_bytes
 
@@ -96,7 +97,7 @@ def build_ground_truth(world: World, ledger: Ledger) -> GroundTruth:
         external_billed_total=ledger.total(""), billed_total=ledger.total(),
         effective_total=ledger.total(basis="effective"), stories=stories,
         healthy_controls=_controls() if spec.stories else [],
-        explain=_explain(world, ledger) if spec.stories and spec.days >= 14 else None,
+        explain=explain_truth(world, ledger) if spec.stories and spec.days >= 14 else None,
         node_pools=_pools(world),
         notes=["Savings use EffectiveCost (the default cost basis) and 730 hours a month.",
                "Pod prices: node cost split 9:1 per vCPU-hour : GiB-hour over allocatable (DESIGN.md rule 3).",
@@ -387,46 +388,6 @@ def _controls() -> list[HealthyControl]:
                        why="uses ~30% of its CPU request but an HPA scales it on cpu (min 3, max 10): "
                            "over_requested must skip it and name the HPA"),
     ]
-
-
-def _explain(world: World, ledger: Ledger) -> ExplainTruth:
-    spec, hours = world.spec, world.spec.hours
-    cur = range(hours - 168, hours)
-    base = range(hours - 336, hours - 168)
-    c = "gke-ml"
-
-    def node_cost(pool: str, window: range) -> float:
-        price = world.pool(c, pool).hourly_price * world.pool(c, pool).effective_rate
-        return sum(price for n in world.nodes if (n.cluster, n.pool) == (c, pool) for h in window
-                   if n.start_h <= h < n.end_h)
-
-    v = next(v for v in world.volumes if v.story == "embedding_growth")
-    sc = _sc(world, v)
-    disk = [sum(disk_hourly_price("gcp", sc, v.size_at(h))[0] for h in w) for w in (base, cur)]
-    ai = node_cost("gpu-l4", cur) - node_cost("gpu-l4", base)
-    others = {"default-pool node for recsys/feature-store": round(node_cost("default-pool", cur)
-                                                                  - node_cost("default-pool", base), 6),
-              "embeddings/vector-index disk growth": round(disk[1] - disk[0], 6)}
-    days = spec.days
-    base_total = ledger.total(c, days=range(days - 14, days - 7), basis="effective")
-    cur_total = ledger.total(c, days=range(days - 7, days), basis="effective")
-    total = cur_total - base_total
-    planted = ai + sum(others.values())
-    if abs(planted - total) > 1e-4:
-        raise AssertionError(f"gke-ml week-over-week delta {total} != planted deltas {planted}")
-    at = spec.at(spec.story_hour(estate_gke.EVAL_DEPLOY_HOUR))
-    return ExplainTruth(
-        cluster=c, current=Window(start=spec.at(cur.start), end=spec.end),
-        baseline=Window(start=spec.at(base.start), end=spec.at(cur.start)),
-        baseline_total=round(base_total, 6), current_total=round(cur_total, 6), total_delta=round(total, 6),
-        ai_evals_delta=round(ai, 6), ai_evals_share_pct=round(100 * ai / total, 4), other_deltas=others,
-        formula="ai_evals_delta = added gpu-l4 node-hours * node price (eval pods request whole GPU nodes); "
-                "total_delta = ai_evals_delta + other_deltas (checked against the written bill); "
-                "share = 100 * ai_evals_delta / total_delta",
-        evidence={"node_pool": "gpu-l4", "job": "ai-evals/eval-harness", "parallelism": "2 -> 6",
-                  "deploy": f"ai-evals/eval-controller revision 8 (v1.8.0) at {at.isoformat()}",
-                  "deploy_at": at.isoformat(), "owner": "ml-research", "team": "ml-research",
-                  "gpu_nodes": "2 -> 6"})
 
 
 __all__ = ["build_ground_truth", "Pricer", "quantile"]
