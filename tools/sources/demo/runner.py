@@ -48,8 +48,13 @@ class DemoSummary(BaseModel):
     reports: list[IngestReport] = Field(default_factory=list)
 
 
+# Tables that record what people and runs did, not data derived from the ingested files:
+# a demo rebuild keeps them (a reviewed plan for a demo workload stays reviewed).
+KEPT_TABLE_PREFIXES = ("plan", "agent", "eval", "ingest_runs")
+
+
 def forget_previous_demo(ctx: Context, files: WorldFiles) -> None:
-    """Delete every warehouse row of the demo's clusters and billing accounts."""
+    """Delete the ingested data of the demo's clusters and billing accounts (not plans or run logs)."""
     clusters = [c.cluster for c in files.ground_truth.clusters]
     from tools.sources.demo.estate import build_world
 
@@ -61,6 +66,8 @@ def forget_previous_demo(ctx: Context, files: WorldFiles) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         for (table,) in tables:
+            if table.startswith(KEPT_TABLE_PREFIXES):
+                continue
             con.execute(f'DELETE FROM "{table}" WHERE list_contains(?, cluster)', [clusters])
         con.execute("DELETE FROM billing_rows WHERE list_contains(?, billing_account_id)", [accounts])
     except BaseException:
