@@ -1,10 +1,11 @@
 """``allot ingest metrics FILE``: history from an OpenMetrics / Prometheus text file.
 
-The file is parsed with prometheus_client's own parsers, never by hand: the OpenMetrics
-parser when the file ends with ``# EOF``, the classic text-format parser otherwise. Parsing
-streams family by family from the open file; only samples of catalogue series
-(``tools.sources.metric_catalogue``) are kept, and they go to a DuckDB temp table in Arrow
-batches of :data:`BATCH_SAMPLES`, so memory stays bounded by one family plus one batch.
+The file is parsed with prometheus_client's own parsers, never by hand
+(:mod:`tools.sources.metrics_parse`: the OpenMetrics parser when the file ends with ``# EOF``,
+the classic text-format parser otherwise; large files in parallel chunks cut at family
+boundaries). Parsing streams family by family; only samples of catalogue series
+(``tools.sources.metric_catalogue``) are kept and written as columnar (Parquet) batches that
+DuckDB loads in one statement, so memory stays bounded by one family plus one batch.
 
 One SQL ``GROUP BY`` then reduces the raw samples to the hourly-series relation of the
 contract (``avg``, ``max``, ``min``, ``last`` = value at the latest timestamp, ``samples`` per
@@ -18,121 +19,19 @@ how many there were.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-from contextlib import contextmanager
+import tempfile
 from pathlib import Path
-from typing import Iterator
-
-import prometheus_client.openmetrics.parser as openmetrics_parser
-import prometheus_client.parser as prometheus_parser
-import pyarrow as pa
 
 from tools.context import Context
 from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
-from tools.sources.metric_catalogue import BY_NAME
+from tools.sources.metrics_parse import is_openmetrics, parse_file
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
 log = logging.getLogger(__name__)
-
-BATCH_SAMPLES = 250_000
-RAW_SCHEMA = pa.schema([
-    ("metric", pa.string()),
-    ("labels", pa.map_(pa.string(), pa.string())),
-    ("value", pa.float64()),
-    ("ts", pa.float64()),      # seconds since the epoch, NaN when the sample had none
-])
-
-
-@contextmanager
-def memoised_label_parsing() -> Iterator[None]:
-    """Memoise prometheus_client's own ``parse_labels`` while one file is parsed.
-
-    A history file repeats each series' label text once per sample (a sample per hour), and
-    label parsing is most of the parser's time: caching it makes parsing 2.5-6x faster. Each
-    call still gets its own dict (the parser may edit it). The originals are restored after.
-    """
-    patched = []
-    for module in (openmetrics_parser, prometheus_parser):
-        original = getattr(module, "parse_labels", None)
-        if original is None:
-            continue
-        cached = functools.lru_cache(maxsize=1 << 16)(original)
-        module.parse_labels = lambda text, openmetrics=False, _cached=cached: dict(_cached(text, openmetrics))
-        patched.append((module, original))
-    try:
-        yield
-    finally:
-        for module, original in patched:
-            module.parse_labels = original
-
-
-def is_openmetrics(path: Path) -> bool:
-    """OpenMetrics text ends with ``# EOF``; the classic format has no terminator."""
-    with path.open("rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - 64))
-        tail = fh.read().decode("utf-8", errors="replace")
-    return tail.rstrip().endswith("# EOF")
-
-
-class _RawSampleWriter:
-    """Buffers kept samples column-wise and appends them to ``_metrics_raw`` in Arrow batches."""
-
-    def __init__(self, con):
-        self.con = con
-        self.columns: dict[str, list] = {name: [] for name in RAW_SCHEMA.names}
-        self.kept = 0
-        con.execute("""CREATE OR REPLACE TEMP TABLE _metrics_raw
-                       (metric VARCHAR, labels MAP(VARCHAR, VARCHAR), value DOUBLE, ts DOUBLE)""")
-
-    def add_family(self, samples: list) -> None:
-        kept = [s for s in samples if s.name in BY_NAME]
-        if not kept:
-            return
-        self.columns["metric"].extend(s.name for s in kept)
-        self.columns["labels"].extend(s.labels for s in kept)
-        self.columns["value"].extend(s.value for s in kept)
-        self.columns["ts"].extend(float("nan") if s.timestamp is None else float(s.timestamp) for s in kept)
-        self.kept += len(kept)
-        if len(self.columns["metric"]) >= BATCH_SAMPLES:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.columns["metric"]:
-            return
-        batch = pa.Table.from_pydict(self.columns, schema=RAW_SCHEMA)
-        self.con.register("_metrics_batch", batch)
-        self.con.execute("INSERT INTO _metrics_raw SELECT * FROM _metrics_batch")
-        self.con.unregister("_metrics_batch")
-        self.columns = {name: [] for name in RAW_SCHEMA.names}
-
-
-def _parse(path: Path, writer: _RawSampleWriter) -> tuple[str, int, set[str]]:
-    openmetrics = is_openmetrics(path)
-    parser = (openmetrics_parser if openmetrics else prometheus_parser).text_fd_to_metric_families
-    fmt = "OpenMetrics" if openmetrics else "Prometheus text"
-    families, skipped = 0, set()
-    try:
-        with path.open("r", encoding="utf-8") as fh, memoised_label_parsing():
-            for family in parser(fh):
-                families += 1
-                before = writer.kept
-                writer.add_family(family.samples)
-                if writer.kept == before:
-                    skipped.add(family.name)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(
-            f"{path}: not valid {fmt} ({err}); export with timestamps, e.g. `promtool tsdb dump-openmetrics`, "
-            "or the /federate or /metrics text of an exporter"
-        ) from err
-    writer.flush()
-    return fmt, families, skipped
 
 
 def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None) -> IngestReport:
@@ -152,19 +51,29 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     """
     path = Path(path)
     con = ctx.db
-    writer = _RawSampleWriter(con)
-    fmt, families, skipped = _parse(path, writer)
-    log.info("%s: %s, %d families, %d catalogue samples; skipped %s", path, fmt, families, writer.kept,
-             sorted(skipped))
-    if not writer.kept:
-        raise InputError(
-            f"{path}: {families} metric families but none of the series allot reads (kube-state-metrics, "
-            "cAdvisor, kubelet volume stats, DCGM, Loki; see tools/sources/metric_catalogue.py)"
-        )
+    with tempfile.TemporaryDirectory(prefix="allot-metrics-") as tmp:
+        try:
+            openmetrics, parsed = parse_file(path, Path(tmp))
+        except (ValueError, UnicodeDecodeError) as err:
+            fmt = "OpenMetrics" if is_openmetrics(path) else "Prometheus text"
+            raise InputError(
+                f"{path}: not valid {fmt} ({err}); export with timestamps, e.g. `promtool tsdb "
+                "dump-openmetrics`, or the /federate or /metrics text of an exporter"
+            ) from err
+        log.info("%s: %s, %d families, %d catalogue samples; skipped %s", path,
+                 "OpenMetrics" if openmetrics else "Prometheus text", parsed.families, parsed.kept,
+                 sorted(parsed.skipped))
+        if not parsed.kept:
+            raise InputError(
+                f"{path}: {parsed.families} metric families but none of the series allot reads (kube-state-metrics, "
+                "cAdvisor, kubelet volume stats, DCGM, Loki; see tools/sources/metric_catalogue.py)"
+            )
+        con.execute("CREATE OR REPLACE TEMP TABLE _metrics_raw AS SELECT * FROM read_parquet(?)", [parsed.files])
     no_ts, no_cluster = con.execute(
         "SELECT count(*) FILTER (isnan(ts)), count(*) FILTER (coalesce(?, labels['cluster']) IS NULL) "
         "FROM _metrics_raw", [cluster]).fetchone()
     if no_cluster:
+        con.execute("DROP TABLE _metrics_raw")
         raise InputError(f"{path}: {no_cluster} samples have no `cluster` label; pass --cluster NAME")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _metrics_hourly AS
@@ -193,3 +102,4 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
         report.warnings.append(f"{no_ts} samples had no timestamp and were taken at the ingest time")
     refresh_allocation(ctx)
     return report
+

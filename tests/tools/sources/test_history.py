@@ -15,7 +15,7 @@ import pytest
 
 from tests.tools.sources.k8s_fixtures import node
 from tools.errors import InputError
-from tools.sources import metrics_file
+from tools.sources import metrics_parse
 from tools.sources.kubernetes_objects import ingest_objects
 from tools.sources.metrics_file import ingest_metrics_file
 
@@ -115,10 +115,26 @@ def test_reingest_is_idempotent_and_batches_do_not_matter(ctx, monkeypatch):
     ingest_metrics_file(ctx, FIXTURE)
     first = counts(ctx)
     snapshot_rows = rows(ctx, "SELECT * FROM pod_hours ORDER BY ALL")
-    monkeypatch.setattr(metrics_file, "BATCH_SAMPLES", 7)  # many small Arrow batches
+    monkeypatch.setattr(metrics_parse, "BATCH_SAMPLES", 7)  # many small columnar batches
     ingest_metrics_file(ctx, FIXTURE)
     assert counts(ctx) == first
     assert rows(ctx, "SELECT * FROM pod_hours ORDER BY ALL") == snapshot_rows
+
+
+def test_parallel_chunks_give_the_same_history(ctx, monkeypatch, tmp_path):
+    bounds = metrics_parse.chunk_bounds(FIXTURE, 4)
+    assert len(bounds) == 4 and bounds[0][0] == 0 and bounds[-1][1] == FIXTURE.stat().st_size
+    with FIXTURE.open("rb") as fh:
+        for start, _ in bounds:
+            fh.seek(start)
+            assert fh.readline().startswith(b"# TYPE ")  # cut at a family's metadata
+    ingest_metrics_file(ctx, FIXTURE)
+    serial = rows(ctx, "SELECT * FROM pod_hours ORDER BY ALL")
+    monkeypatch.setattr(metrics_parse, "PARALLEL_MIN_BYTES", 0)
+    _, parsed = metrics_parse.parse_file(FIXTURE, tmp_path, workers=3)
+    assert len({Path(f).name.split("-")[0] for f in parsed.files}) == 3  # three worker chunks
+    ingest_metrics_file(ctx, FIXTURE)
+    assert rows(ctx, "SELECT * FROM pod_hours ORDER BY ALL") == serial
 
 
 def test_dcgm_engine_active_preferred_gpu_util_fallback(ctx, tmp_path):
