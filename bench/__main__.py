@@ -1,0 +1,99 @@
+"""``python -m bench --tier S|M|L [--out bench/results.md] [--runs 3]``: the allot benchmark.
+
+Generates the tier's world once (reused when ``<work>/<tier>/spec.json`` matches the spec),
+then runs every stage ``--runs`` times, each run on a fresh warehouse, each stage in its own
+child process (wall, CPU, peak RSS from ``os.wait4``), and writes the medians, the ratios and
+the targets to the results file. Results of earlier tiers in the same file are kept: the file
+holds one section per tier (see bench.report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.measure import Measurement, run_stage
+from bench.report import TierResult, write_results
+from bench.stages import RESULT_PREFIX
+
+log = logging.getLogger("bench")
+
+RUN_STAGES = ["ingest_billing", "ingest_k8s", "allocate", "floor", "reconcile", "explain", "waste", "plan"]
+
+
+def _result(m: Measurement) -> dict:
+    for line in reversed(m.output.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX):])
+    raise RuntimeError(f"stage {m.stage} printed no result line:\n{m.output[-2000:]}")
+
+
+def _world_ready(world: Path, tier: str) -> bool:
+    from tools.sources.demo import WorldSpec
+
+    marker = world / "spec.json"
+    if not marker.is_file() or not (world / "ground_truth.json").is_file():
+        return False
+    return json.loads(marker.read_text()) == json.loads(WorldSpec.preset(tier).model_dump_json())  # type: ignore[arg-type]
+
+
+def _measure(stage: str, world: Path, db: Path, tier: str) -> tuple[Measurement, dict]:
+    log.info("tier %s: stage %s ...", tier, stage)
+    m = run_stage(stage, ["--world", str(world), "--db", str(db), "--tier", tier])
+    result = _result(m)
+    log.info("tier %s: stage %s wall %.1fs cpu %.1fs rss %.0f MiB work %.2fs", tier, stage, m.wall_s, m.cpu_s,
+             m.peak_rss_mib, result.get("work_s", 0.0))
+    return m, result
+
+
+def run_tier(tier: str, work: Path, runs: int, reference: bool) -> TierResult:
+    """Generate (or reuse) the tier's world and measure every stage ``runs`` times."""
+    world, db = work / tier, work / f"{tier}.duckdb"
+    result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg())
+    if _world_ready(world, tier):
+        log.info("tier %s: reusing the world in %s", tier, world)
+        result.generated = None
+        result.world = json.loads((world / "generated.json").read_text()) if (world / "generated.json").is_file() else {}
+    else:
+        m, info = _measure("generate", world, db, tier)
+        result.generated = m
+        result.world = info
+        (world / "generated.json").write_text(json.dumps(info) + "\n")
+    stages = RUN_STAGES + (["reference"] if reference else [])
+    for run in range(runs):
+        for stage in stages:
+            m, info = _measure(stage, world, db, tier)
+            result.add(run, stage, m, info)
+    result.load_after = os.getloadavg()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark allot on a demo-world tier.")
+    parser.add_argument("--tier", required=True, choices=["S", "M", "L"])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.md")
+    parser.add_argument("--runs", type=int, default=3, help="runs per stage; the report shows the median (default 3)")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("ALLOT_BENCH_WORK",
+                                                                          Path(tempfile.gettempdir()) / "allot-bench")),
+                        help="folder for the generated worlds and warehouses (default $TMPDIR/allot-bench)")
+    parser.add_argument("--reference", choices=["auto", "yes", "no"], default="auto",
+                        help="run the plain-Python oracle (auto: tier S only)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    reference = args.reference == "yes" or (args.reference == "auto" and args.tier == "S")
+    args.work.mkdir(parents=True, exist_ok=True)
+    result = run_tier(args.tier, args.work, args.runs, reference)
+    write_results(args.out, result)
+    print(f"{args.out}: tier {args.tier} written")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

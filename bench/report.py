@@ -1,0 +1,230 @@
+"""Results of a tier and ``bench/results.md``.
+
+Each tier's raw measurements are kept in ``results.json`` next to the Markdown file, so that
+running tier M after tier S re-renders one file holding both. Everything under the heading
+``## Profiling`` in an existing results file is hand-written (what was profiled, the cause,
+before and after) and is carried over unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from bench.measure import Measurement
+
+COUNTED = ["ingest_billing", "ingest_k8s", "allocate", "reconcile", "explain", "waste", "plan"]
+SIDE = ["floor", "reference"]
+LABELS = {
+    "generate": "generate (not counted)", "ingest_billing": "ingest billing (FOCUS)",
+    "ingest_k8s": "ingest Kubernetes + history", "allocate": "allocate (rebuild + every grouping)",
+    "reconcile": "reconcile", "explain": "explain this-week vs previous-week (every cluster)",
+    "waste": "waste (every detector)", "plan": "plan (propose + store)",
+    "floor": "floor: one DuckDB GROUP BY over pod_hours", "reference": "naive peer: plain-Python reference",
+}
+NOTES_HEADING = "## Profiling"
+GIB = 1024.0
+
+
+@dataclass
+class TierResult:
+    tier: str
+    runs: int
+    load_before: tuple = ()
+    load_after: tuple = ()
+    generated: Measurement | None = None
+    world: dict = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)   # stage -> list of {wall_s, cpu_s, peak_rss_mib, info}
+
+    def add(self, run: int, stage: str, m: Measurement, info: dict) -> None:
+        self.stages.setdefault(stage, []).append(
+            {"run": run, "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "info": info})
+
+    def to_json(self) -> dict:
+        gen = None if self.generated is None else {k: v for k, v in asdict(self.generated).items() if k != "output"}
+        return {"tier": self.tier, "runs": self.runs, "load_before": list(self.load_before),
+                "load_after": list(self.load_after), "generated": gen, "world": self.world, "stages": self.stages,
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
+
+
+def machine() -> dict:
+    mem_kib = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    model = ""
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    libs = {}
+    for name in ("duckdb", "pyarrow", "prometheus_client", "pydantic"):
+        try:
+            libs[name] = version(name)
+        except PackageNotFoundError:
+            libs[name] = "not installed"
+    libs["python"] = platform.python_version()
+    return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(mem_kib / 1024 / 1024, 1),
+            "kernel": platform.release(), "libraries": libs}
+
+
+def _med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(tier: dict) -> dict:
+    """Medians, ratios and targets of one tier's raw measurements."""
+    out: dict = {"stages": {}}
+    for stage, rows in tier["stages"].items():
+        walls = [r["wall_s"] for r in rows]
+        works = [r["info"].get("work_s", float("nan")) for r in rows]
+        out["stages"][stage] = {
+            "wall": (_med(walls), min(walls), max(walls)), "cpu": _med([r["cpu_s"] for r in rows]),
+            "rss": (_med([r["peak_rss_mib"] for r in rows]), max(r["peak_rss_mib"] for r in rows)),
+            "work": (_med(works), min(works), max(works)), "info": rows[-1]["info"], "runs": len(rows)}
+    s = out["stages"]
+    alloc = s.get("allocate")
+    if alloc and "floor" in s:
+        out["floor_ratio"] = alloc["work"][0] / s["floor"]["work"][0]
+        out["rebuild_floor_ratio"] = _med([r["info"]["rebuild_s"] for r in tier["stages"]["allocate"]]) / s["floor"]["work"][0]
+    if alloc and "reference" in s:
+        rebuild = _med([r["info"]["rebuild_s"] for r in tier["stages"]["allocate"]])
+        out["reference_ratio"] = s["reference"]["work"][0] / rebuild
+    counted = [st for st in COUNTED if st in s]
+    out["end_to_end_s"] = sum(s[st]["wall"][0] for st in counted)
+    out["ingest_allocate_s"] = sum(s[st]["wall"][0] for st in ("ingest_billing", "ingest_k8s", "allocate") if st in s)
+    out["peak_rss_mib"] = max((s[st]["rss"][1] for st in counted), default=0.0)
+    out["targets"] = _targets(tier["tier"], out)
+    return out
+
+
+def _targets(tier: str, t: dict) -> list[tuple[str, str, bool | None]]:
+    s = t["stages"]
+    if tier == "M":
+        explain = s.get("explain", {}).get("info", {}).get("max_call_s")
+        return [
+            ("ingest + allocate ≤ 60 s (process wall, medians summed)", f"{t['ingest_allocate_s']:.1f} s",
+             t["ingest_allocate_s"] <= 60),
+            ("peak RSS ≤ 4 GiB (largest stage)", f"{t['peak_rss_mib'] / GIB:.2f} GiB", t["peak_rss_mib"] <= 4 * GIB),
+            ("explain ≤ 2 s (slowest single cluster call, median run)",
+             "n/a" if explain is None else f"{explain:.2f} s", None if explain is None else explain <= 2),
+            ("waste ≤ 10 s (process wall)", f"{s['waste']['wall'][0]:.1f} s" if "waste" in s else "n/a",
+             None if "waste" not in s else s["waste"]["wall"][0] <= 10),
+            ("allocation ≤ 3× floor", f"{t['floor_ratio']:.1f}×" if "floor_ratio" in t else "n/a",
+             None if "floor_ratio" not in t else t["floor_ratio"] <= 3),
+        ]
+    if tier == "L":
+        return [("end to end ≤ 15 min", f"{t['end_to_end_s'] / 60:.1f} min", t["end_to_end_s"] <= 900),
+                ("peak RSS ≤ 16 GiB", f"{t['peak_rss_mib'] / GIB:.2f} GiB", t["peak_rss_mib"] <= 16 * GIB)]
+    return []
+
+
+def _fmt(triple: tuple[float, float, float], runs: int) -> str:
+    med, lo, hi = triple
+    return f"{med:.2f}" if runs == 1 else f"{med:.2f} ({lo:.2f}–{hi:.2f})"
+
+
+def render_tier(tier: dict) -> list[str]:
+    t = summarize(tier)
+    m, w = tier["machine"], tier["world"]
+    lines = [f"## Tier {tier['tier']}", ""]
+    lines.append(f"Run {tier['date']}, {tier['runs']} run(s) per stage, median (min–max). "
+                 f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in tier['load_before'])}; "
+                 f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])} "
+                 f"(other engineers were using the same {m['cores']} cores).")
+    lines.append("")
+    if w:
+        lines.append(f"World: {w.get('nodes', '?'):,} nodes at the end, {w.get('pods', '?'):,} pods, "
+                     f"{w.get('pod_hours', 0):,} pod-hours (ground truth); {w.get('bytes', 0) / 1e9:.2f} GB of files.")
+    gen = tier.get("generated")
+    if gen:
+        lines.append(f"Generate (not counted): {gen['wall_s']:.1f} s wall, {gen['cpu_s']:.1f} s CPU, "
+                     f"{gen['peak_rss_mib']:.0f} MiB peak RSS.")
+    else:
+        lines.append("Generate: the world from an earlier run was reused (same spec).")
+    lines += ["", "| stage | wall s | work s | CPU s | peak RSS MiB (max) | result |", "|---|---|---|---|---|---|"]
+    for stage in COUNTED + SIDE:
+        st = t["stages"].get(stage)
+        if not st:
+            continue
+        lines.append(f"| {LABELS[stage]} | {_fmt(st['wall'], st['runs'])} | {_fmt(st['work'], st['runs'])} | "
+                     f"{st['cpu']:.2f} | {st['rss'][0]:.0f} ({st['rss'][1]:.0f}) | {_info(stage, st['info'])} |")
+    lines += ["", f"Counted stages end to end: {t['end_to_end_s']:.1f} s; ingest + allocate: "
+              f"{t['ingest_allocate_s']:.1f} s; largest peak RSS: {t['peak_rss_mib']:.0f} MiB.", ""]
+    lines.append("*wall* = the stage's child process from start to exit (interpreter start, imports, opening the "
+                 "warehouse included); *work* = the stage's own calls, timed inside the process.")
+    lines += ["", "Ratios (work times, same run):", ""]
+    if "floor_ratio" in t:
+        lines.append(f"- allocation / floor: **{t['floor_ratio']:.1f}×** (rebuild alone: {t['rebuild_floor_ratio']:.1f}×; "
+                     "allocation = rebuild_allocation + allocate_window for all 6 groupings over all hours)")
+    if "reference_ratio" in t:
+        lines.append(f"- naive peer / rebuild_allocation: **{t['reference_ratio']:.1f}×** slower "
+                     f"(measured on this tier)")
+    if t["targets"]:
+        lines += ["", "| target | measured | |", "|---|---|---|"]
+        for name, value, met in t["targets"]:
+            lines.append(f"| {name} | {value} | {'n/a' if met is None else ('met' if met else '**missed**')} |")
+    return lines + [""]
+
+
+def _info(stage: str, info: dict) -> str:
+    if stage == "ingest_billing":
+        return f"{info['billing_rows']:,} billing rows"
+    if stage == "ingest_k8s":
+        return (f"{info['pod_hour_rows']:,} pod_hours rows (kubectl {info['kubernetes_s']:.1f} s, "
+                f"history {info['history_s']:.1f} s)")
+    if stage == "allocate":
+        return (f"{info['allocation_rows']:,} allocation_hours rows; rebuild {info['rebuild_s']:.2f} s, "
+                f"6 window queries {info['queries_s']:.2f} s")
+    if stage == "floor":
+        return f"{info['groups']:,} groups"
+    if stage == "reference":
+        return (f"{info['reference_buckets']:,} buckets, {info['only_engine'] + info['only_reference']} unmatched, "
+                f"largest difference {info['max_bucket_difference']:.2e} USD")
+    if stage == "reconcile":
+        return (f"{'ok' if info['ok'] else 'NOT ok'}: {info['lines']} cluster-days, largest difference "
+                f"{info['max_abs_difference']:.2e} USD")
+    if stage == "explain":
+        return f"slowest cluster {info['max_call_s']:.2f} s"
+    if stage == "waste":
+        return f"{info['findings']} findings"
+    if stage == "plan":
+        return f"{info['plans']} plans"
+    return ""
+
+
+def render(data: dict, notes: str) -> str:
+    any_tier = next(iter(data.values()))
+    m = any_tier["machine"]
+    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
+    lines = ["# allot benchmark results", "",
+             "Re-run with `python -m bench --tier S` (or M, L). Written by `bench/report.py` from "
+             "`bench/results.json`; the profiling notes at the end are kept across runs.", "",
+             f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}. "
+             f"Libraries: {libs}.", ""]
+    for name in ("S", "M", "L"):
+        if name in data:
+            lines += render_tier(data[name])
+    return "\n".join(lines) + "\n" + (notes if notes else "")
+
+
+def write_results(out: Path, result: TierResult) -> None:
+    """Store the tier's measurements in ``<out>.json`` and re-render ``out``."""
+    store = out.with_suffix(".json")
+    data = json.loads(store.read_text()) if store.is_file() else {}
+    data[result.tier] = result.to_json()
+    store.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    notes = ""
+    if out.is_file():
+        text = out.read_text()
+        at = text.find("\n" + NOTES_HEADING)
+        notes = text[at + 1:] if at >= 0 else ""
+    out.write_text(render(dict(sorted(data.items())), notes))
