@@ -7,6 +7,8 @@ written by the same code; the full demo's files are checked line by line for the
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections import defaultdict
 from datetime import datetime
 
@@ -77,3 +79,12 @@ def test_full_demo_files_keep_the_timing_contract(demo_world):
             counts[name] += 1
         assert counts["kube_pod_info"] == next(c.pod_hours for c in demo_world.ground_truth.clusters
                                                if c.cluster == cluster)
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_creates_blocks_from_the_file(two_day_files, tmp_path):
+    _, files = two_day_files
+    done = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(files["gke-ml"]),
+                           str(tmp_path / "tsdb")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert [p for p in (tmp_path / "tsdb").iterdir() if p.is_dir()]
