@@ -316,12 +316,12 @@ def _growth_stories(world: World, ledger: Ledger) -> list[Story]:
             for k in range(2)]
     out.append(Story(
         id="vector_index_growth", title="embeddings/vector-index grows 15 GiB a day; its disk was resized twice",
-        detector="embedding_growth", object=_ref("gke-ml", "embeddings", "PersistentVolumeClaim",
-                                                 "data-vector-index-0"),
+        detector="embedding_growth", object=_ref("gke-ml", "embeddings", "Namespace", "embeddings"),
         expected_monthly_savings=round(estate_gke.EMBED_GROWTH_GIB_PER_DAY * MONTH / 24 * sc.price_gib_month, 2),
         savings_formula="used-bytes growth (GiB/day) * 730/24 * $/GiB-month of the class: the monthly cost one "
                         "more month of growth adds",
-        figures={"growth_gib_per_day": estate_gke.EMBED_GROWTH_GIB_PER_DAY,
+        figures={"pvc": "data-vector-index-0", "workload": "StatefulSet/vector-index",
+                 "growth_gib_per_day": estate_gke.EMBED_GROWTH_GIB_PER_DAY,
                  "growth_gib_per_week": estate_gke.EMBED_GROWTH_GIB_PER_DAY * 7,
                  "size_gib": "400 -> 600 -> 800", "price_gib_month": sc.price_gib_month,
                  "previous_week_disk_cost": round(cost[0], 4), "this_week_disk_cost": round(cost[1], 4)}))
