@@ -1,8 +1,9 @@
 """Assembly of cost parts into ``allocation_hours`` buckets, and the shared-cost rules.
 
-Every allocation step inserts *parts* into ``_alloc_parts``; a part is either a fixed bucket
-(``special`` = idle, shared, unowned_storage, unallocated, external) or a workload
-(``special`` NULL). One final ``GROUP BY`` maps workload parts to buckets (DESIGN.md rule 5):
+Pod charges are grouped straight into ``allocation_hours`` (``pod_costs``); every other
+step inserts *parts* into ``_alloc_parts``, either a fixed bucket (``special`` = idle, shared,
+unowned_storage, unallocated, external) or a workload (``special`` NULL), and one final
+``GROUP BY`` adds them. Workloads map to buckets the same way in both (DESIGN.md rule 5):
 
 * a workload in a namespace listed in ``settings.allocation.shared_namespaces`` becomes
   ``__shared__:<namespace>`` (bucket ``shared``, namespace kept, workload kind ``''``);
@@ -11,8 +12,10 @@ Every allocation step inserts *parts* into ``_alloc_parts``; a part is either a 
 * everything else stays a ``workload`` row named by its top controller (or ``Service`` for
   load balancers, ``Namespace`` for namespace-level log cost).
 
-The shared rows stay visible in ``allocation_hours``; distribution policies (proportional,
-even, team weights) are applied at query time by ``tools.allocation.policies``.
+The two inserts never produce the same row key: pod rows are either on a node pool or
+``estimated`` (a node with no data), while cluster-level workload parts are in pool ``''`` and
+never estimated. The shared rows stay visible in ``allocation_hours``; distribution policies
+(proportional, even, team weights) are applied at query time by ``tools.allocation.policies``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,25 @@ COST_COLUMNS = (
 )
 QUANTITY_COLUMNS = (
     "pod_hours", "cpu_request_hours", "memory_request_gib_hours", "cpu_usage_hours",
-    "memory_usage_gib_hours", "cpu_charged_hours", "memory_charged_gib_hours", "gpu_hours",
+    "memory_usage_gib_hours", "cpu_charged_hours", "memory_charged_gib_hours", "gpu_hours", "network_tx_bytes",
 )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def bucket_columns(settings: AllocationSettings, alias: str) -> tuple[str, str, str]:
+    """SQL for (bucket, workload_kind, workload_name) of a workload row ``alias``
+    (columns namespace, workload_kind, workload_name; ``special`` when the row has one)."""
+    names = ", ".join(_quote(ns) for ns in dict.fromkeys(settings.shared_namespaces)) or "NULL"
+    in_shared = f"{alias}.namespace IN ({names})"
+    ds = f"{alias}.workload_kind = 'DaemonSet'" if settings.daemonsets_shared else "FALSE"
+    bucket = f"CASE WHEN {in_shared} OR {ds} THEN 'shared' ELSE 'workload' END"
+    kind = f"CASE WHEN {in_shared} OR {ds} THEN '' ELSE {alias}.workload_kind END"
+    name = (f"CASE WHEN {in_shared} THEN '__shared__:' || {alias}.namespace "
+            f"WHEN {ds} THEN '__shared__:daemonsets' ELSE {alias}.workload_name END")
+    return bucket, kind, name
 
 
 def create_parts_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -43,22 +63,9 @@ def create_parts_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def prepare_allocation_hours(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
-    """Empty ``allocation_hours`` and load the shared namespaces for :func:`insert_buckets`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _alloc_shared_ns (namespace VARCHAR)")
-    if settings.shared_namespaces:
-        con.executemany("INSERT INTO _alloc_shared_ns VALUES (?)", [[ns] for ns in dict.fromkeys(settings.shared_namespaces)])
-    con.execute("DELETE FROM allocation_hours")
-
-
-def insert_buckets(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, parts_sql: str) -> None:
-    """Map the parts that ``parts_sql`` selects to buckets and add them to ``allocation_hours``.
-
-    ``parts_sql`` yields the columns of ``_alloc_parts``. Two calls never produce the same
-    row key: pod parts are either on a node pool or ``estimated`` (unknown node), while the
-    cluster-level workload parts are in pool ``''`` and never estimated.
-    """
-    ds = "TRUE" if settings.daemonsets_shared else "FALSE"
+def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
+    """Map ``_alloc_parts`` to buckets and add them to ``allocation_hours``."""
+    bucket, kind, name = bucket_columns(settings, "p")
     cost_sums = ", ".join(f"sum({c})" for c in COST_COLUMNS)
     total = " + ".join(f"sum({c})" for c in COST_COLUMNS)
     qty_sums = ", ".join(f"sum({c})" for c in QUANTITY_COLUMNS)
@@ -67,19 +74,10 @@ def insert_buckets(con: duckdb.DuckDBPyConnection, settings: AllocationSettings,
         INSERT INTO allocation_hours
         WITH mapped AS (
             SELECT p.*,
-                   CASE WHEN p.special IS NOT NULL THEN p.special
-                        WHEN s.namespace IS NOT NULL THEN 'shared'
-                        WHEN {ds} AND p.workload_kind = 'DaemonSet' THEN 'shared'
-                        ELSE 'workload' END AS bucket,
-                   CASE WHEN p.special IS NOT NULL THEN p.workload_name
-                        WHEN s.namespace IS NOT NULL THEN '__shared__:' || p.namespace
-                        WHEN {ds} AND p.workload_kind = 'DaemonSet' THEN '__shared__:daemonsets'
-                        ELSE p.workload_name END AS bucket_name,
-                   CASE WHEN p.special IS NOT NULL OR s.namespace IS NOT NULL
-                             OR ({ds} AND p.workload_kind = 'DaemonSet') THEN ''
-                        ELSE p.workload_kind END AS bucket_kind
-            FROM ({parts_sql}) p
-            LEFT JOIN _alloc_shared_ns s ON s.namespace = p.namespace AND p.special IS NULL
+                   CASE WHEN p.special IS NOT NULL THEN p.special ELSE {bucket} END AS bucket,
+                   CASE WHEN p.special IS NOT NULL THEN p.workload_kind ELSE {kind} END AS bucket_kind,
+                   CASE WHEN p.special IS NOT NULL THEN p.workload_name ELSE {name} END AS bucket_name
+            FROM _alloc_parts p
         )
         SELECT cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated,
                {cost_sums}, {total}, {qty_sums}

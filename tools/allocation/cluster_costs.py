@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import duckdb
 
-_ZERO_QTY = "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+_ZERO_QTY = "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 
 
 def _bill(kind: str, cost: str) -> str:
@@ -119,16 +119,23 @@ def insert_load_balancer_parts(con: duckdb.DuckDBPyConnection, cost: str) -> Non
 
 
 def insert_network_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
+    """Network rows split over the pod rows of ``allocation_hours`` by bytes sent."""
     con.execute(
         f"""
         INSERT INTO _alloc_parts
         WITH nb AS ({_bill('network', cost)}),
-        tx AS (SELECT cluster, hour, sum(tx) AS tx FROM _alloc_pod_rows WHERE tx > 0 GROUP BY cluster, hour)
-        SELECT a.cluster, a.hour, NULL, a.namespace, a.workload_kind, a.workload_name, '', FALSE,
+        senders AS (
+            SELECT cluster, hour, bucket, namespace, workload_kind, workload_name, sum(network_tx_bytes) AS tx
+            FROM allocation_hours WHERE network_tx_bytes > 0
+            GROUP BY cluster, hour, bucket, namespace, workload_kind, workload_name
+        ),
+        tx AS (SELECT cluster, hour, sum(tx) AS tx FROM senders GROUP BY cluster, hour)
+        SELECT a.cluster, a.hour, CASE WHEN a.bucket = 'workload' THEN NULL ELSE a.bucket END,
+               a.namespace, a.workload_kind, a.workload_name, '', FALSE,
                0, 0, 0, 0, nb.cost * a.tx / tx.tx, 0, 0, {_ZERO_QTY}
         FROM nb
         JOIN tx ON tx.cluster = nb.cluster AND tx.hour = nb.hour
-        JOIN _alloc_pod_rows a ON a.cluster = nb.cluster AND a.hour = nb.hour AND a.tx > 0
+        JOIN senders a ON a.cluster = nb.cluster AND a.hour = nb.hour
         UNION ALL
         SELECT nb.cluster, nb.hour, 'shared', '', '', '__shared__:network', '', FALSE,
                0, 0, 0, 0, nb.cost, 0, 0, {_ZERO_QTY}

@@ -9,8 +9,8 @@
   scaled by ``allocatable / sum(charged)``: the node's cost is paid exactly and idle is 0.
   So each node-hour has one *rate* per resource, ``cost / max(allocatable, sum(charged))``.
 * Pass 1 sums the charged quantities per node-hour (few groups); pass 2 joins every pod-hour
-  to its node-hour's rates (a small hash table) and groups straight to the allocation grain
-  (workload, node pool, hour). No per-pod intermediate is materialised.
+  to its node-hour's rates (a small hash table) and groups straight into ``allocation_hours``
+  (bucket, workload, node pool, hour). No per-pod intermediate is materialised.
 * What the pods do not pay is ``__idle__`` of the node pool, never negative.
 * A pod-hour on a node with no node data in that hour (a node unknown to the warehouse) is
   still allocated: priced ``estimated`` at the fallback rates of ``tools.allocation.prices``
@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import duckdb
 
+from tools.allocation.buckets import bucket_columns
 from tools.allocation.prices import FALLBACK_CPU_HOUR, FALLBACK_GIB_HOUR, FALLBACK_GPU_HOUR
+from tools.settings import AllocationSettings
 
 GIB = 1073741824.0
 
@@ -30,9 +32,8 @@ _CPU_CHARGED = "CASE WHEN cpu_usage > cpu_request THEN cpu_usage ELSE cpu_reques
 _MEM_CHARGED = f"CASE WHEN memory_usage > memory_request THEN memory_usage ELSE memory_request END * fraction / {GIB}"
 
 
-def build_pod_aggregate(con: duckdb.DuckDBPyConnection) -> None:
-    """Pass 1 and 2: ``_alloc_node_use`` (charged per node-hour), ``_alloc_node_rate`` and
-    ``_alloc_pod_rows`` (pod cost and quantities per workload, node pool, hour and estimated)."""
+def build_node_rates(con: duckdb.DuckDBPyConnection) -> None:
+    """Pass 1: ``_alloc_node_use`` (charged per node-hour) and ``_alloc_node_rate``."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _alloc_node_use AS
@@ -58,39 +59,44 @@ def build_pod_aggregate(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN nodes kn ON kn.cluster = u.cluster AND kn.node = u.node
         """
     )
+
+
+def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
+    """Pass 2: every pod-hour priced at its node-hour's rates and grouped per workload, node
+    pool and hour; the (much smaller) result is mapped to buckets and added to ``allocation_hours``."""
+    bucket, kind, name = bucket_columns(settings, "w")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _alloc_pod_rows AS
-        SELECT p.cluster, p.hour, p.namespace, p.workload_kind, p.workload_name, r.node_pool, r.estimated,
-               sum({_CPU_CHARGED} * r.cpu_rate) AS cpu_cost,
-               sum({_MEM_CHARGED} * r.mem_rate) AS memory_cost,
-               sum(gpu_request * fraction * r.gpu_rate) AS gpu_cost,
-               sum(fraction) AS pod_hours,
-               sum(cpu_request * fraction) AS cpu_request_hours,
-               sum(memory_request * fraction) / {GIB} AS memory_request_gib_hours,
-               sum(cpu_usage * fraction) AS cpu_usage_hours,
-               sum(memory_usage * fraction) / {GIB} AS memory_usage_gib_hours,
-               sum({_CPU_CHARGED}) AS cpu_charged_hours,
-               sum({_MEM_CHARGED}) AS memory_charged_gib_hours,
-               sum(gpu_request * fraction) AS gpu_hours,
-               sum(CASE WHEN network_tx_bytes > 0 THEN network_tx_bytes END) AS tx
-        FROM pod_hours p
-        JOIN _alloc_node_rate r ON r.cluster = p.cluster AND r.node = p.node AND r.hour = p.hour
-        GROUP BY p.cluster, p.hour, p.namespace, p.workload_kind, p.workload_name, r.node_pool, r.estimated
+        INSERT INTO allocation_hours
+        WITH priced AS (
+            SELECT p.cluster, p.hour, p.namespace, p.workload_kind, p.workload_name, r.node_pool, r.estimated,
+                   {_CPU_CHARGED} AS cpu_chg, {_MEM_CHARGED} AS mem_chg, p.gpu_request * p.fraction AS gpu_chg,
+                   r.cpu_rate, r.mem_rate, r.gpu_rate, p.fraction, p.cpu_request, p.memory_request,
+                   p.cpu_usage, p.memory_usage, p.network_tx_bytes
+            FROM pod_hours p
+            JOIN _alloc_node_rate r ON r.cluster = p.cluster AND r.node = p.node AND r.hour = p.hour
+        ),
+        w AS (
+            SELECT cluster, hour, namespace, workload_kind, workload_name, node_pool, estimated,
+                   sum(cpu_chg * cpu_rate) AS cpu_cost, sum(mem_chg * mem_rate) AS memory_cost,
+                   sum(gpu_chg * gpu_rate) AS gpu_cost,
+                   sum(fraction) AS pod_hours, sum(cpu_request * fraction) AS cpu_req,
+                   sum(memory_request * fraction) / {GIB} AS mem_req,
+                   sum(cpu_usage * fraction) AS cpu_use, sum(memory_usage * fraction) / {GIB} AS mem_use,
+                   sum(cpu_chg) AS cpu_chg, sum(mem_chg) AS mem_chg, sum(gpu_chg) AS gpu_chg,
+                   sum(CASE WHEN network_tx_bytes > 0 THEN network_tx_bytes END) AS tx
+            FROM priced
+            GROUP BY cluster, hour, namespace, workload_kind, workload_name, node_pool, estimated
+        )
+        SELECT cluster, hour, {bucket} AS bucket, namespace, {kind} AS kind, {name} AS name, node_pool, estimated,
+               sum(cpu_cost), sum(memory_cost), sum(gpu_cost), 0, 0, 0, 0,
+               sum(cpu_cost) + sum(memory_cost) + sum(gpu_cost),
+               sum(pod_hours), sum(cpu_req), sum(mem_req), sum(cpu_use), sum(mem_use),
+               sum(cpu_chg), sum(mem_chg), sum(gpu_chg), sum(tx)
+        FROM w
+        GROUP BY cluster, hour, bucket, namespace, kind, name, node_pool, estimated
         """
     )
-
-
-def pod_parts_sql() -> str:
-    """Workload parts from ``_alloc_pod_rows`` (columns of ``_alloc_parts``)."""
-    return """
-        SELECT cluster, hour, CAST(NULL AS VARCHAR) AS special, namespace, workload_kind, workload_name,
-               node_pool, estimated, cpu_cost, memory_cost, gpu_cost,
-               0.0 AS storage_cost, 0.0 AS network_cost, 0.0 AS observability_cost, 0.0 AS other_cost,
-               pod_hours, cpu_request_hours, memory_request_gib_hours, cpu_usage_hours, memory_usage_gib_hours,
-               cpu_charged_hours, memory_charged_gib_hours, gpu_hours
-        FROM _alloc_pod_rows
-    """
 
 
 def _share(part: str, charged: str, alloc: str, used: str) -> str:
@@ -113,7 +119,7 @@ def insert_idle_parts(con: duckdb.DuckDBPyConnection) -> None:
                NULL, NULL, NULL, NULL, NULL,
                greatest(n.cpu - coalesce(u.s_cpu, 0), 0),
                greatest(n.mem_gib - coalesce(u.s_mem, 0), 0),
-               greatest(n.gpu - coalesce(u.s_gpu, 0), 0)
+               greatest(n.gpu - coalesce(u.s_gpu, 0), 0), NULL
         FROM _alloc_node_cost n
         LEFT JOIN _alloc_node_use u ON u.cluster = n.cluster AND u.node = n.node AND u.hour = n.hour
         """

@@ -25,7 +25,7 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from tools.allocation.attribution import build_billing_attribution
-from tools.allocation.buckets import create_parts_table, insert_buckets, prepare_allocation_hours
+from tools.allocation.buckets import create_parts_table, insert_parts
 from tools.allocation.cluster_costs import (
     insert_fixed_parts,
     insert_load_balancer_parts,
@@ -35,7 +35,12 @@ from tools.allocation.cluster_costs import (
 )
 from tools.allocation.node_costs import build_node_costs, cost_column
 from tools.allocation.owners import build_workload_owners, load_owner_patterns
-from tools.allocation.pod_costs import build_pod_aggregate, insert_idle_parts, pod_parts_sql, unknown_node_pod_hours
+from tools.allocation.pod_costs import (
+    build_node_rates,
+    insert_idle_parts,
+    insert_pod_allocation,
+    unknown_node_pod_hours,
+)
 from tools.context import Context
 
 log = logging.getLogger(__name__)
@@ -43,8 +48,8 @@ log = logging.getLogger(__name__)
 TEMP_TABLES = (
     "_alloc_resources", "_alloc_node_map", "_alloc_pv_map", "_alloc_lb_map", "_alloc_cluster_ids",
     "_alloc_targets", "_alloc_prices", "_alloc_node_bill", "_alloc_node_cost", "_alloc_node_unallocated",
-    "_alloc_node_rate", "_alloc_pod_rows", "_alloc_node_use", "_alloc_parts", "_alloc_mounts", "_alloc_volume_cost",
-    "_alloc_shared_ns", "_alloc_owner_patterns",
+    "_alloc_node_rate", "_alloc_node_use", "_alloc_parts", "_alloc_mounts", "_alloc_volume_cost",
+    "_alloc_owner_patterns",
 )
 
 
@@ -129,10 +134,10 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         build_node_costs(con, settings)
         step("node_costs")
         create_parts_table(con)
-        build_pod_aggregate(con)
-        step("pod_aggregate")
-        prepare_allocation_hours(con, settings)
-        insert_buckets(con, settings, pod_parts_sql())
+        build_node_rates(con)
+        step("node_rates")
+        con.execute("DELETE FROM allocation_hours")
+        insert_pod_allocation(con, settings)
         step("pod_allocation")
         insert_idle_parts(con)
         insert_volume_parts(con, cost)
@@ -141,7 +146,7 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         insert_observability_parts(con, cost)
         insert_fixed_parts(con, cost)
         step("cluster_costs")
-        insert_buckets(con, settings, "SELECT * FROM _alloc_parts")
+        insert_parts(con, settings)
         rows["allocation_hours"] = con.execute("SELECT count(*) FROM allocation_hours").fetchone()[0]
         step("allocation_hours")
         rows["workload_owners"] = build_workload_owners(con, patterns)

@@ -441,7 +441,8 @@ CREATE TABLE allocation_hours (
     memory_usage_gib_hours DOUBLE,
     cpu_charged_hours   DOUBLE,            -- core-hours paid for: max(request, usage)
     memory_charged_gib_hours DOUBLE,
-    gpu_hours           DOUBLE
+    gpu_hours           DOUBLE,            -- GPU-hours requested (idle rows: GPU-hours unclaimed)
+    network_tx_bytes    DOUBLE             -- bytes sent by the row's pods (measured part)
 );
 
 -- The bill spread over hours, with the cluster and what each row pays for: node, volume,
