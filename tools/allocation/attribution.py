@@ -156,6 +156,7 @@ def build_billing_attribution(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(
         f"""
         INSERT INTO billing_attribution
+            (cluster, hour, kind, resource_id, resource_name, service_name, billed_cost, effective_cost)
         WITH classified AS (
             SELECT b.resource_id, b.resource_name, b.service_name,
                    b.charge_period_start AS ps, b.charge_period_end AS pe,

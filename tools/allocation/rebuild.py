@@ -111,6 +111,15 @@ def _caveats(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     return out
 
 
+def _ensure_amended_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses created before migration 0004 was amended (pre-release) lack two columns."""
+    for table, column in (("allocation_hours", "network_tx_bytes"), ("billing_attribution", "resource_name")):
+        if not con.execute("SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                           [table, column]).fetchone():
+            log.warning("adding %s.%s to a warehouse created before migration 0004 had it", table, column)
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {'DOUBLE' if column == 'network_tx_bytes' else 'VARCHAR'}")
+
+
 def rebuild_allocation(ctx: Context) -> AllocationSummary:
     """Recompute billing_attribution, allocation_hours and workload_owners from the warehouse."""
     started = time.perf_counter()
@@ -118,6 +127,7 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
     settings = ctx.settings.allocation
     patterns = load_owner_patterns(settings.owners_file)
     cost = cost_column(settings)
+    _ensure_amended_columns(con)
     owns = _begin(con)
     timings: dict[str, float] = {}
     mark = time.perf_counter()
