@@ -22,6 +22,8 @@ def allocate(
     cluster: Annotated[Optional[str], typer.Option(help="Only this cluster.")] = None,
     shared_policy: Annotated[Optional[str], typer.Option(
         help="Shared cost: none (visible rows), proportional, even or weights (per team, from settings).")] = None,
+    weight: Annotated[Optional[list[str]], typer.Option(
+        help="TEAM=WEIGHT for --shared-policy weights (repeat; default: ALLOT_ALLOCATION__TEAM_WEIGHTS).")] = None,
     rebuild: Annotated[bool, typer.Option(help="Recompute the allocation from the warehouse first.")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Show the largest N rows (totals cover all).")] = None,
     json_out: JsonOption = False,
@@ -31,8 +33,17 @@ def allocate(
     from tools.allocation import rebuild_allocation
     from tools.allocation.query import AllocateInput, allocate_window
 
+    weights = None
+    if weight:
+        weights = {}
+        for item in weight:
+            team, _, value = item.partition("=")
+            try:
+                weights[team.strip()] = float(value)
+            except ValueError:
+                raise InputError(f"--weight {item!r}: use TEAM=NUMBER, e.g. --weight payments=3") from None
     try:
-        args = AllocateInput(window=window, by=by, cluster=cluster, shared_policy=shared_policy)
+        args = AllocateInput(window=window, by=by, cluster=cluster, shared_policy=shared_policy, team_weights=weights)
     except ValidationError as err:
         raise InputError("; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())) from None
     with open_context(db) as ctx:

@@ -44,7 +44,9 @@ class AllocateInput(BaseModel):
     cluster: str | None = Field(None, description="Only this cluster (default: every cluster and external services)")
     shared_policy: Literal["none", "proportional", "even", "weights"] | None = Field(
         None, description="Distribute shared cost: none (visible rows), proportional, even, weights "
-        "(per team, from settings). Default: settings.allocation.shared_policy")
+        "(per team). Default: settings.allocation.shared_policy")
+    team_weights: dict[str, float] | None = Field(
+        None, description="Weights per team for shared_policy 'weights' (default: settings.allocation.team_weights)")
 
     @field_validator("by")
     @classmethod
@@ -227,7 +229,8 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
             owners[key][owner] += cost
             entry = entries.setdefault((cluster, key, team), Entry(cluster, key, team or None, 0.0))
             entry.direct += cost
-    kept = distribute_shared(list(entries.values()), dict(shared), policy, settings.team_weights)
+    weights = args.team_weights if args.team_weights is not None else settings.team_weights
+    kept = distribute_shared(list(entries.values()), dict(shared), policy, weights)
     for entry in entries.values():
         rows[entry.key].shared_cost += entry.received
     for cluster, key, cost, estimated, pod_hours, gpu_hours in shared_records:
