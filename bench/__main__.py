@@ -54,7 +54,8 @@ def _measure(stage: str, world: Path, db: Path, tier: str) -> tuple[Measurement,
 INGEST_STAGES = ("ingest_billing", "ingest_k8s")
 
 
-def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int | None = None) -> TierResult:
+def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int | None = None,
+             out: Path | None = None) -> TierResult:
     """Generate (or reuse) the tier's world and measure every stage ``runs`` times.
 
     With ``ingest_runs`` below ``runs``, the later runs skip the two ingest stages and measure
@@ -62,17 +63,22 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     too long to repeat on the machine at hand; the report says how many runs each stage had).
     """
     ingest_runs = runs if ingest_runs is None else ingest_runs
+    if out is not None:
+        log.info("tier %s: the results file is rewritten after every stage: %s", tier, out)
     world, db = work / tier, work / f"{tier}.duckdb"
     result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg())
     if _world_ready(world, tier):
         log.info("tier %s: reusing the world in %s", tier, world)
-        result.generated = None
-        result.world = json.loads((world / "generated.json").read_text()) if (world / "generated.json").is_file() else {}
+        saved = json.loads((world / "generated.json").read_text()) if (world / "generated.json").is_file() else {}
+        measured = saved.pop("measurement", None)
+        result.generated = Measurement(**measured, output="") if measured else None
+        result.world = saved
     else:
         m, info = _measure("generate", world, db, tier)
         result.generated = m
         result.world = info
-        (world / "generated.json").write_text(json.dumps(info) + "\n")
+        measurement = {"stage": m.stage, "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib}
+        (world / "generated.json").write_text(json.dumps({**info, "measurement": measurement}) + "\n")
     stages = RUN_STAGES + (["reference"] if reference else [])
     for run in range(runs):
         for stage in stages:
@@ -80,6 +86,9 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
                 continue
             m, info = _measure(stage, world, db, tier)
             result.add(run, stage, m, info)
+            if out is not None:
+                result.load_after = os.getloadavg()
+                write_results(out, result)
     result.load_after = os.getloadavg()
     return result
 
@@ -102,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     reference = args.reference == "yes" or (args.reference == "auto" and args.tier == "S")
     args.work.mkdir(parents=True, exist_ok=True)
-    result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs)
+    result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)
     write_results(args.out, result)
     print(f"{args.out}: tier {args.tier} written")
     return 0
