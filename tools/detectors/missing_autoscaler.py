@@ -9,7 +9,9 @@ runs outside the cluster and is not visible in its objects; the finding says so.
 Savings are what scaling with the load would save beyond a static right-size: per hour,
 nodes kept (the overprovisioned_node_pool recommendation, else the nodes present) minus the
 nodes the hour's requests need at the profile target, x the pool's allocated cost per
-node-hour, averaged over the window x 730. A pool with flat load yields no finding.
+node-hour, averaged over the window x 730. A fixed pool with flat load yields no finding; a
+pool with scale-down disabled is reported even when its dollars are all in the static
+right-size (overprovisioned_node_pool's finding), with those extra savings (possibly 0).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def detect(scope: Scope) -> Outcome:
         if per_node is None:
             lacked.append("allocated cost for the node pool")
         savings = None if per_node is None else round(spare_node_hours / len(pool.hours) * per_node * HOURS_PER_MONTH, 2)
-        if savings is None or savings < s.min_monthly_savings:
+        # a disabled scale-down is a finding of its own; a merely fixed pool must show dollars
+        if key not in disabled and (savings is None or savings < s.min_monthly_savings):
             continue
         needs = [nodes_needed(h.nodes, h.utilization, target, s.pool_min_nodes) for h in pool.hours]
         reasons = []
@@ -107,7 +110,8 @@ def detect(scope: Scope) -> Outcome:
                    f"{max(max(needs), max(counts))} nodes" + (" and remove the scale-down-disabled annotation"
                                                               if key in disabled else ""),
             changes=changes, monthly_savings=savings,
-            pricing="spare node-hours (nodes kept - nodes needed at target) x pool cost per node-hour, per hour x 730 h",
+            pricing="spare node-hours beyond the static right-size (nodes kept - nodes needed at target) x pool "
+                    "cost per node-hour, per hour x 730 h",
             confidence="medium", lacked=lacked,
         ))
     return out

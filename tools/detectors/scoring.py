@@ -9,7 +9,6 @@ separately: there must be none.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -108,23 +107,32 @@ def score_findings(findings: list[Finding], truth: GroundTruth, cluster: str | N
 
 
 def read_ground_truth(path: Path) -> GroundTruth:
-    """Read a ground-truth JSON file: ``{"stories": [...], "controls": [...]}``."""
+    """Read the demo's ``ground_truth.json`` (a file or the world folder holding it)."""
+    from tools.sources.demo.truth_model import load_ground_truth as load_demo_truth
+
     try:
-        data = json.loads(Path(path).read_text())
+        demo = load_demo_truth(path)
     except FileNotFoundError:
-        raise InputError(f"ground truth {path} not found; build the demo world with `allot demo`") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"ground truth {path}: not JSON ({err})") from None
-    truth = GroundTruth.model_validate(data)
-    truth.source = str(path)
-    return truth
+        raise InputError(f"ground truth {path} not found; build the demo world again with `allot demo`") from None
+    except ValueError as err:
+        raise InputError(f"ground truth {path} is not a demo ground truth: {err}") from None
+    return GroundTruth(
+        stories=[Story(id=s.id, detector=s.detector, object=ObjectRef(**s.object.model_dump()),
+                       monthly_savings=s.expected_monthly_savings) for s in demo.stories],
+        controls=[ObjectRef(**c.object.model_dump()) for c in demo.healthy_controls],
+        source=str(path),
+    )
 
 
 def load_ground_truth(ctx: Context) -> GroundTruth:
-    """The demo world's ground truth recorded in the warehouse by ``allot demo``."""
+    """The ground truth of the demo world last built into this warehouse by ``allot demo``.
+
+    ``allot demo`` records its run in ``ingest_runs`` (source 'demo') with the world folder in
+    ``detail.files``; the folder holds ``ground_truth.json``.
+    """
     row = ctx.db.execute(
-        "SELECT detail->>'$.ground_truth' FROM ingest_runs WHERE source = 'demo' ORDER BY started_at DESC LIMIT 1"
+        "SELECT detail->>'$.files[0]' FROM ingest_runs WHERE source = 'demo' ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
     if row is None or row[0] is None:
-        raise InputError("no demo ground truth in this warehouse; --score needs a warehouse built by `allot demo`")
-    return read_ground_truth(Path(row[0]))
+        raise InputError("no demo world in this warehouse; --score needs a warehouse built by `allot demo`")
+    return read_ground_truth(Path(row[0]) / "ground_truth.json")
