@@ -56,6 +56,13 @@ def _hpa_resources(scope: Scope) -> dict[tuple[str, str, str, str], list[tuple[s
     return out
 
 
+def _quantity(change: Change) -> str:
+    """``4 -> 659m`` for CPU, ``8192Mi -> 1225Mi`` for memory (Kubernetes quantities)."""
+    if change.field.endswith(".cpu"):
+        return f"{change.current * 1000:.0f}m -> {change.recommended * 1000:.0f}m"
+    return f"{change.current / MIB:.0f}Mi -> {change.recommended / MIB:.0f}Mi"
+
+
 def _span_hours(first, last) -> float:
     return 0.0 if first is None else (last - first).total_seconds() / 3600 + 1
 
@@ -121,7 +128,7 @@ def detect(scope: Scope) -> Outcome:
                     unit_price = price.memory_per_gib_hour if price else None
                     delta_units = (request - rec) / GIB
                 figures[f"{cname}.{res}_request"] = request
-                figures[f"{cname}.{res}_{'p95' if res == 'cpu' else 'max'}"] = value
+                figures[f"{cname}.{res}_{'p95' if res == 'cpu' else 'max'}"] = round(value, 6)
                 figures[f"{cname}.{res}_samples"] = samples
                 if request < s.over_request_min_ratio * rec:
                     continue
@@ -153,7 +160,7 @@ def detect(scope: Scope) -> Outcome:
             title=f"{kind} {namespace}/{name} requests far more {what} than it uses",
             thresholds=thresholds,
             action="lower requests to the recommendation: " + "; ".join(
-                f"{ch.field} {ch.current:g} -> {ch.recommended:g}" for ch in changes),
+                f"{ch.field} {_quantity(ch)}" for ch in changes),
             changes=changes, monthly_savings=savings,
             pricing="(request - recommendation) x the workload's allocated unit price x avg containers x 730 h",
             confidence="medium" if short_span or lacked else "high", lacked=lacked,
