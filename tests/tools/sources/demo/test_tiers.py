@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
 from tools.sources.demo.estate import build_world
 from tools.sources.demo.generate import generate_world
 from tools.sources.demo.pods import iter_jobs
@@ -33,9 +35,10 @@ def test_tier_l_is_about_a_hundred_million_pod_hours():
     assert 90e6 <= per_hour * world.spec.hours <= 110e6
 
 
+@pytest.mark.slow
 def test_a_bulk_world_streams_in_bounded_memory(tmp_path):
-    small = WorldSpec(name="bulk-small", days=2, bulk_nodes_per_cluster=4)
-    big = WorldSpec(name="bulk-big", days=2, bulk_nodes_per_cluster=16)
+    small = WorldSpec(name="bulk-small", days=2, bulk_nodes_per_cluster=3)
+    big = WorldSpec(name="bulk-big", days=2, bulk_nodes_per_cluster=12)
     peaks = []
     for spec in (small, big):
         tracemalloc.start()
