@@ -232,7 +232,7 @@ def owner_report(ctx: Context, args: ReportInput) -> OwnerReport:
                                "in that pool" if args.shared_policy != "none" else "idle kept as its own row")
     movers = [r for r in report.rows if r.change is not None and abs(r.change) >= 0.005]
     report.top_movers = sorted(movers, key=lambda r: -abs(r.change or 0.0))[: args.top]
-    report.daily = _daily(rows, args.by, {r.key for r in report.rows if r.kind == "group"}, report.rows)
+    report.daily = _daily(rows, args.by, args.shared_policy, weights, report.rows)
     report.coverage = label_coverage(ctx, window, args.cluster, args.top)
     report.ai = ai_split(ctx, window, previous, args.cluster)
     return report
@@ -252,12 +252,18 @@ def _currency(ctx: Context) -> str:
     return row[0] if row and row[0] else "USD"
 
 
-def _daily(rows: list[tuple], by: str, groups: set[str], report_rows: list[ReportRow], top: int = 5) -> list[DailyPoint]:
-    """Allocated cost per day for the top groups by total; everything else (incl. shared, idle) as 'other'."""
+def _daily(rows: list[tuple], by: str, policy: SharedPolicy, team_weights: dict[str, float],
+           report_rows: list[ReportRow], top: int = 5) -> list[DailyPoint]:
+    """Cost per day and group, split the same way as the table (direct + shared + idle); the top
+    groups by total keep their name, everything else is 'other'."""
     ranked = [r.key for r in report_rows if r.kind == "group"][:top]
-    days: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for bucket, _ns, _kind, _name, _pool, grp, day, cost in rows:
-        key = (grp or MISSING[by]) if bucket == "workload" else "other"
-        days[day.date().isoformat()][key if key in ranked else "other"] += cost
-    return [DailyPoint(day=d, costs=dict(v)) for d, v in sorted(days.items())]
-
+    by_day: dict = defaultdict(list)
+    for row in rows:
+        by_day[row[6]].append(row)
+    points = []
+    for day in sorted(by_day):
+        costs: dict[str, float] = defaultdict(float)
+        for key, v in _split(by_day[day], by, policy, team_weights).items():
+            costs[key if key in ranked else "other"] += v["direct"] + v["shared"] + v["idle"]
+        points.append(DailyPoint(day=day.date().isoformat(), costs=dict(costs)))
+    return points

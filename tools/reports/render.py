@@ -82,7 +82,10 @@ def report_html(r: OwnerReport) -> str:
         series.append("other")
     daily = [d.model_dump() for d in r.daily]
     chart_days = stacked_days(daily, series)
-    chart_movers = movers([(m.key, m.change or 0.0) for m in r.top_movers])
+    if r.previous_total is None:
+        chart_movers = f"<p>No data in the previous window ({r.previous_window.describe()}) to compare with.</p>"
+    else:
+        chart_movers = movers([(m.key, m.change or 0.0) for m in r.top_movers])
     return env.get_template("report.html.j2").render(r=r, title=_title(r), chart_days=chart_days,
                                                     chart_movers=chart_movers)
 

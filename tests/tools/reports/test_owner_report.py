@@ -85,3 +85,10 @@ def test_window_without_data_is_no_data_not_zero(world):
         owner_report(world, ReportInput(by="owner", window="2025-01-01..2025-01-08"))
     report = owner_report(world, ReportInput(by="owner", window="7d", cluster="gke"))
     assert report.status == "ok"
+
+
+def test_daily_chart_points_add_up_to_the_total(world):
+    report = owner_report(world, ReportInput(by="owner", window="7d"))
+    assert len(report.daily) == 7
+    assert sum(sum(d.costs.values()) for d in report.daily) == pytest.approx(report.total)
+    assert report.daily[0].costs["ml-platform"] == pytest.approx(24 * (5.00 + 1.00 + 0.50 * 5.00 / 7.00))
