@@ -104,7 +104,7 @@ def build_eks(b: Builder) -> None:
     dp = b.namespace(c, "data-platform", labels("data-eng", "data", "etl", "prod", "cc-300", "batch"))
     b.deployment(c, dp, "etl-worker", "acme/etl-worker:2.3.0", 1.0, 4.0, 4, "spot")
     b.workload(c, dp, "Job", "backfill-orders", [container("backfill", "acme/backfill:0.9.0", 1.0, 2.0)],
-               pool="spot", job=JobPlan(backoff_limit=1000, fails=True), special="retry_loop",
+               pool="spot", job=JobPlan(backoff_limit=1000), special="retry_loop",
                start_h=-120, created=spec.at(-120), story="job_retry_loop")
     ml = b.namespace(c, "ml-inference", labels("ml-platform", "ml", "ranker", "prod", "cc-400", "inference"))
     b.deployment(c, ml, "ranker-gpu", "acme/ranker-triton:24.08", 6.0, 24.0, 2, "gpu-inference", gpu=1,

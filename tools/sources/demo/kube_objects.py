@@ -152,7 +152,7 @@ def pod_obj(p: PodRun, at: datetime, ended: datetime | None) -> dict:
                        "conditions": [{"type": "Ready", "status": "True" if p.phase == "Running" else "False"}]}}
 
 
-def replicaset_objs(w: Workload, at_end: int) -> list[dict]:
+def replicaset_objs(w: Workload) -> list[dict]:
     revs = revisions(w)
     out = []
     for i, rev in enumerate(revs):
@@ -173,7 +173,7 @@ def replicaset_objs(w: Workload, at_end: int) -> list[dict]:
     return out
 
 
-def workload_obj(w: Workload, spec_at) -> dict:
+def workload_obj(w: Workload) -> dict:
     """Deployment, StatefulSet, DaemonSet or CronJob object for `w`."""
     labels = {"app.kubernetes.io/name": w.name, **w.labels}
     selector = {"matchLabels": {"app.kubernetes.io/name": w.name}}

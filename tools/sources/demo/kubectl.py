@@ -76,9 +76,9 @@ def _write_cluster(world: World, c, out: dict[str, ListWriter]) -> None:
             continue
         _pods_of(world, w, out["Pod"])
         if w.kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob"):
-            out[w.kind].add(ko.workload_obj(w, spec.at))
+            out[w.kind].add(ko.workload_obj(w))
         if w.kind == "Deployment":
-            for rs in ko.replicaset_objs(w, hours):
+            for rs in ko.replicaset_objs(w):
                 out["ReplicaSet"].add(rs)
             events += _rollout_events(world, w)
         if w.kind in ("Job", "CronJob"):
@@ -149,11 +149,11 @@ def _rollout_events(world: World, w) -> list[dict]:
         if not 0 <= rev.hour < hours:
             continue
         at = spec.at(rev.hour)
-        new = ko.replicaset_objs(w, hours)[i]["metadata"]["name"]
+        new = ko.replicaset_objs(w)[i]["metadata"]["name"]
         events.append(ko.event_obj(w.cluster, w.namespace, "Deployment", w.name, "ScalingReplicaSet",
                                    f"Scaled up replica set {new} to {w.replicas}", at, at))
         if i:
-            old = ko.replicaset_objs(w, hours)[i - 1]["metadata"]["name"]
+            old = ko.replicaset_objs(w)[i - 1]["metadata"]["name"]
             later = at + timedelta(minutes=2)
             events.append(ko.event_obj(w.cluster, w.namespace, "Deployment", w.name, "ScalingReplicaSet",
                                        f"Scaled down replica set {old} to 0 from {w.replicas}", later, later))

@@ -130,7 +130,6 @@ class JobPlan:
     parallelism: int = 1
     completions: int | None = 1
     backoff_limit: int = 6
-    fails: bool = False
     concurrency_policy: str = "Forbid"
     history_limit: int = 3
     parallelism_changes: list[tuple[int, int]] = field(default_factory=list)  # (hour, new value)

@@ -119,8 +119,8 @@ def write_openmetrics(world: World, out_dir: Path) -> dict[str, Path]:
         with tempfile.TemporaryDirectory(prefix=f"allot-om-{c.name}-") as tmp:
             fam = Families(Path(tmp), c.name, base)
             _nodes(world, c, fam)
-            _namespaces(world, c, fam, base)
-            _workloads(world, c, fam, base)
+            _namespaces(world, c, fam)
+            _workloads(world, c, fam)
             _storage(world, c, fam)
             _gpus(world, c, fam)
             path = out_dir / f"{c.name}.om"
@@ -153,7 +153,7 @@ def _nodes(world: World, c, fam: Families) -> None:
                                                        "unit": "integer"}, r, constant=it.gpu)
 
 
-def _namespaces(world: World, c, fam: Families, base: int) -> None:
+def _namespaces(world: World, c, fam: Families) -> None:
     spec = world.spec
     r = range(spec.hours)
     for ns in world.of(world.namespaces, c.name):
@@ -164,7 +164,7 @@ def _namespaces(world: World, c, fam: Families, base: int) -> None:
                     (log_bytes(spec.seed, ns, h) for h in r))
 
 
-def _workloads(world: World, c, fam: Families, base: int) -> None:
+def _workloads(world: World, c, fam: Families) -> None:
     spec, hours = world.spec, world.spec.hours
     for w in world.of(world.workloads, c.name):
         wl = {_label_key(k): v for k, v in sorted({"app.kubernetes.io/name": w.name, **w.labels}.items())}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from tools.sources.demo.model import Container, Node, Revision, World, Workload
+from tools.sources.demo.model import Container, Revision, World, Workload
 
 SAFE = "bcdfghjklmnpqrstvwxz2456789"   # the alphabet Kubernetes uses for generated suffixes
 
@@ -56,9 +56,7 @@ class JobRun:
     parallelism_changes: list[tuple[int, int]] = field(default_factory=list)  # (hour, value)
 
     def failed_at(self, hour: int) -> int:
-        """Failed pods counted in `hour` (retry loops fail once an hour)."""
-        if self.failed_before == 0 and not self.parallelism_changes and self.failed <= 1:
-            return self.failed if hour >= self.end_h - 1 else 0
+        """Failed pods counted by `hour` in a retry loop (one failed attempt an hour)."""
         return self.failed_before + max(0, hour - max(self.start_h, 0))
 
     def parallelism_at(self, hour: int) -> int:
@@ -263,7 +261,3 @@ def _job_pods(world: World, w: Workload, job: JobRun, hours: int) -> Iterator[Po
                      job.created, "Job", job.name, w, w.containers,
                      phase="Succeeded" if job.completion_time else "Running", job=job,
                      labels=_pod_labels(w, labels))
-
-
-def node_alive(node: Node, hour: int) -> bool:
-    return node.start_h <= hour < node.end_h
