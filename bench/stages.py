@@ -121,7 +121,7 @@ def stage_allocate(world: Path, db: Path, tier: str) -> dict:
     n = ctx.db.execute("SELECT count(*) FROM allocation_hours").fetchone()[0]
     ctx.close()
     return {"work_s": work, "rebuild_s": rebuild, "queries_s": work - rebuild, "allocation_rows": n,
-            "rows_by_grouping": rows, "difference": summary.difference}
+            "rows_by_grouping": rows, "difference": summary.difference, "rebuild_steps": summary.timings}
 
 
 def stage_floor(world: Path, db: Path, tier: str) -> dict:
