@@ -37,11 +37,16 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def shared_namespace_test(settings: AllocationSettings, alias: str) -> str:
+    """SQL: the row ``alias`` is in one of the shared namespaces."""
+    tests = " OR ".join(f"{alias}.namespace = {_quote(ns)}" for ns in dict.fromkeys(settings.shared_namespaces))
+    return f"({tests or 'FALSE'})"   # an OR chain, not IN (...): no join per row
+
+
 def bucket_columns(settings: AllocationSettings, alias: str) -> tuple[str, str, str]:
     """SQL for (bucket, workload_kind, workload_name) of a workload row ``alias``
-    (columns namespace, workload_kind, workload_name; ``special`` when the row has one)."""
-    names = ", ".join(_quote(ns) for ns in dict.fromkeys(settings.shared_namespaces)) or "NULL"
-    in_shared = f"{alias}.namespace IN ({names})"
+    (columns namespace, workload_kind, workload_name)."""
+    in_shared = shared_namespace_test(settings, alias)
     ds = f"{alias}.workload_kind = 'DaemonSet'" if settings.daemonsets_shared else "FALSE"
     bucket = f"CASE WHEN {in_shared} OR {ds} THEN 'shared' ELSE 'workload' END"
     kind = f"CASE WHEN {in_shared} OR {ds} THEN '' ELSE {alias}.workload_kind END"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import duckdb
 
-from tools.allocation.buckets import bucket_columns
+from tools.allocation.buckets import shared_namespace_test
 from tools.allocation.prices import FALLBACK_CPU_HOUR, FALLBACK_GIB_HOUR, FALLBACK_GPU_HOUR
 from tools.settings import AllocationSettings
 
@@ -62,18 +62,31 @@ def build_node_rates(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
-    """Pass 2: every pod-hour priced at its node-hour's rates and grouped per workload, node
-    pool and hour; the (much smaller) result is mapped to buckets and added to ``allocation_hours``."""
-    bucket, kind, name = bucket_columns(settings, "w")
+    """Pass 2: every pod-hour priced at its node-hour's rates and grouped straight into
+    ``allocation_hours`` per bucket, workload, node pool and hour.
+
+    Shared workloads are grouped under constant keys (kind ``''``, name ``''`` for a shared
+    namespace, ``__shared__:daemonsets`` for DaemonSets) so that no string is built per row;
+    the names are completed on the grouped rows.
+    """
+    shared_ns = shared_namespace_test(settings, "p")
+    ds = "p.workload_kind = 'DaemonSet'" if settings.daemonsets_shared else "FALSE"
     con.execute(
         f"""
         INSERT INTO allocation_hours
-        WITH priced AS (
-            SELECT p.cluster, p.hour, p.namespace, p.workload_kind, p.workload_name, r.node_pool, r.estimated,
+        WITH flagged AS (
+            SELECT p.*, {shared_ns} AS in_shared_ns, {ds} AS shared_ds FROM pod_hours p
+        ),
+        priced AS (
+            SELECT p.cluster, p.hour, p.namespace,
+                   CASE WHEN in_shared_ns OR shared_ds THEN '' ELSE p.workload_kind END AS workload_kind,
+                   CASE WHEN in_shared_ns THEN '' WHEN shared_ds THEN '__shared__:daemonsets'
+                        ELSE p.workload_name END AS workload_name,
+                   r.node_pool, r.estimated,
                    {_CPU_CHARGED} AS cpu_chg, {_MEM_CHARGED} AS mem_chg, p.gpu_request * p.fraction AS gpu_chg,
                    r.cpu_rate, r.mem_rate, r.gpu_rate, p.fraction, p.cpu_request, p.memory_request,
                    p.cpu_usage, p.memory_usage, p.network_tx_bytes
-            FROM pod_hours p
+            FROM flagged p
             JOIN _alloc_node_rate r ON r.cluster = p.cluster AND r.node = p.node AND r.hour = p.hour
         ),
         w AS (
@@ -88,13 +101,16 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
             FROM priced
             GROUP BY cluster, hour, namespace, workload_kind, workload_name, node_pool, estimated
         )
-        SELECT cluster, hour, {bucket} AS bucket, namespace, {kind} AS kind, {name} AS name, node_pool, estimated,
-               sum(cpu_cost), sum(memory_cost), sum(gpu_cost), 0, 0, 0, 0,
-               sum(cpu_cost) + sum(memory_cost) + sum(gpu_cost),
-               sum(pod_hours), sum(cpu_req), sum(mem_req), sum(cpu_use), sum(mem_use),
-               sum(cpu_chg), sum(mem_chg), sum(gpu_chg), sum(tx)
+        SELECT cluster, hour,
+               CASE WHEN workload_kind = '' AND (workload_name = '' OR workload_name = '__shared__:daemonsets')
+                    THEN 'shared' ELSE 'workload' END,
+               namespace, workload_kind,
+               CASE WHEN workload_kind = '' AND workload_name = '' THEN '__shared__:' || namespace
+                    ELSE workload_name END,
+               node_pool, estimated, cpu_cost, memory_cost, gpu_cost, 0, 0, 0, 0,
+               cpu_cost + memory_cost + gpu_cost,
+               pod_hours, cpu_req, mem_req, cpu_use, mem_use, cpu_chg, mem_chg, gpu_chg, tx
         FROM w
-        GROUP BY cluster, hour, bucket, namespace, kind, name, node_pool, estimated
         """
     )
 
