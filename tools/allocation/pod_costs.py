@@ -11,7 +11,8 @@
 * Pass 1 sums the charged quantities per node-hour (few groups); pass 2 joins every pod-hour
   to its node-hour's rates (a small hash table) and groups straight into ``allocation_hours``
   (bucket, workload, node pool, hour). No per-pod intermediate is materialised.
-* What the pods do not pay is ``__idle__`` of the node pool, never negative.
+* What the pods do not pay is ``__idle__`` of the node pool, never negative (for a node-hour
+  whose billed cost is itself negative, a refund on the instance, idle carries that sign).
 * A pod-hour on a node with no node data in that hour (a node unknown to the warehouse) is
   still allocated: priced ``estimated`` at the fallback rates of ``tools.allocation.prices``
   (node pool from ``nodes`` when known, else ``''``), and reported as a caveat.
