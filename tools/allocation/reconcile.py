@@ -115,3 +115,25 @@ def reconcile(ctx: Context, window: str = "7d", cluster: str | None = None) -> R
         estimated_total=sum(line.estimated for line in lines), max_abs_difference=max_diff,
         attribution_difference=_tidy(attr - bill), ok=max_diff < TOLERANCE and abs(attr - bill) < TOLERANCE, **base,
     )
+
+
+class ReconcileInput(BaseModel):
+    """Arguments of ``reconcile_window`` (the planner's typed form of ``reconcile``)."""
+
+    window: str = Field("7d", description="7d / Nd (last N full days of data), this-week, all, or START..END")
+    cluster: str | None = Field(None, description="Only this cluster (default: all clusters and external services)")
+
+
+def reconcile_window(ctx: Context, args: ReconcileInput) -> ReconcileOutput:
+    """Check that every billed dollar is allocated: billed vs allocated per cluster and day.
+
+    Args:
+        ctx: The context (warehouse, settings).
+        args: window and optional cluster.
+
+    Returns:
+        ReconcileOutput with one line per cluster and day, ``ok`` when every difference is
+        under one cent, and the estimated (price-table) cost shown apart.
+    """
+    return reconcile(ctx, args.window, args.cluster)
+
