@@ -4,9 +4,11 @@ The parsing itself is prometheus_client's: the OpenMetrics parser for files endi
 ``# EOF``, the classic text-format parser otherwise. It is pure Python and the slowest step
 of a metrics ingest, so a large file is cut into chunks at family boundaries (a metadata
 line ``# HELP``/``# TYPE``/``# UNIT`` right after a sample line) and the chunks are parsed by
-worker processes. Each worker streams its byte range line by line, keeps the samples of
-catalogue series and writes them as Parquet batches of :data:`BATCH_SAMPLES` rows
-``(metric, labels, value, ts)``; memory stays bounded by one family plus one batch per worker.
+worker processes. Each worker streams its byte range line by line, feeds the parser segments of at most
+about :data:`SEGMENT_SAMPLES` samples (a large gauge or counter family is cut between series,
+see :func:`_segments`), keeps the samples of catalogue series and writes them as Parquet
+batches of :data:`BATCH_SAMPLES` rows ``(metric, labels, value, ts)``; memory stays bounded by
+one segment plus one batch per worker.
 DuckDB then loads all batches with one ``read_parquet``.
 
 A chunk of an OpenMetrics file gets its own ``# EOF`` so the parser accepts it; the parser's
@@ -169,6 +171,58 @@ def _lines(path: Path, start: int, end: int, openmetrics: bool) -> Iterator[str]
             yield "# EOF\n"
 
 
+SEGMENT_SAMPLES = 100_000
+SPLITTABLE_TYPES = frozenset({"gauge", "counter", "unknown", "untyped"})
+
+
+def _series_labels(line: str) -> str:
+    """The label text of a sample line (``''`` without labels): what groups ``x_total`` and
+    ``x_created`` of one series, and what changes from one series to the next."""
+    brace = line.find("{")
+    return "" if brace < 0 else line[brace:line.rfind("}")]
+
+
+def _segments(lines: Iterator[str], openmetrics: bool, limit: int = SEGMENT_SAMPLES) -> Iterator[list[str]]:
+    """Cut a chunk's lines into parser inputs of about ``limit`` samples each.
+
+    prometheus_client yields a family only once it has read all of it, so a family of tens of
+    millions of samples (one per series and hour) would be held whole in memory. A gauge or
+    counter family is therefore cut between two series (never inside one) once a segment holds
+    ``limit`` samples; the next segment starts with the family's metadata lines again, and an
+    OpenMetrics segment gets its own ``# EOF``. Histograms, summaries and the rest stay whole.
+    Lines after ``# EOF`` are passed on unchanged, so the parser still refuses them.
+    """
+    eof = ["# EOF\n"] if openmetrics else []
+    header: list[str] = []
+    kind: str | None = None
+    buf: list[str] = []
+    samples, in_metadata, ended, last_sample = 0, False, False, ""
+    for line in lines:
+        if ended or line.startswith("# EOF"):
+            ended = True
+            buf.append(line)
+            continue
+        if line.startswith(("# HELP ", "# TYPE ", "# UNIT ")):
+            if not in_metadata:
+                header, kind, in_metadata = [], None, True
+            header.append(line)
+            if line.startswith("# TYPE "):
+                parts = line.split()
+                kind = parts[3] if len(parts) > 3 else None
+            buf.append(line)
+            continue
+        in_metadata = False
+        if (samples >= limit and kind in SPLITTABLE_TYPES and line.strip() and not line.startswith("#")
+                and _series_labels(line) != _series_labels(last_sample)):
+            yield buf + eof
+            buf, samples = list(header), 0
+        buf.append(line)
+        if line.strip() and not line.startswith("#"):
+            samples += 1
+            last_sample = line
+    yield buf
+
+
 class _BatchWriter:
     def __init__(self, out_prefix: str):
         self.out_prefix = out_prefix
@@ -202,13 +256,17 @@ def parse_chunk(path: str, start: int, end: int, openmetrics: bool, out_prefix: 
     """
     module = openmetrics_parser if openmetrics else prometheus_parser
     writer = _BatchWriter(out_prefix)
+    previous = None
     with memoised_label_parsing():
-        for family in module.text_fd_to_metric_families(_lines(Path(path), start, end, openmetrics)):
-            writer.result.families += 1
-            before = writer.result.kept
-            writer.add(family.samples)
-            if writer.result.kept == before:
-                writer.result.skipped.add(family.name)
+        for segment in _segments(_lines(Path(path), start, end, openmetrics), openmetrics, SEGMENT_SAMPLES):
+            for family in module.text_fd_to_metric_families(segment):
+                if family.name != previous:   # a family cut into segments counts once
+                    writer.result.families += 1
+                previous = family.name
+                before = writer.result.kept
+                writer.add(family.samples)
+                if writer.result.kept == before:
+                    writer.result.skipped.add(family.name)
     writer.flush()
     return writer.result
 
