@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.measure import Measurement, run_stage
 from bench.report import TierResult, write_results
-from bench.stages import RESULT_PREFIX
+from bench.stages import CLUSTERS_ENV, RESULT_PREFIX
 
 log = logging.getLogger("bench")
 
@@ -66,7 +66,7 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     if out is not None:
         log.info("tier %s: the results file is rewritten after every stage: %s", tier, out)
     world, db = work / tier, work / f"{tier}.duckdb"
-    result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg())
+    result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""))
     if _world_ready(world, tier):
         log.info("tier %s: reusing the world in %s", tier, world)
         saved = json.loads((world / "generated.json").read_text()) if (world / "generated.json").is_file() else {}
@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per stage; the report shows the median (default 3)")
     parser.add_argument("--ingest-runs", type=int, default=None,
                         help="runs of the two ingest stages (default: --runs); later runs reuse the warehouse")
+    parser.add_argument("--clusters", default="",
+                        help="comma-separated clusters whose kubectl dumps and history are ingested (default: all); "
+                             "the bill is always ingested whole. For a partial run where the full tier cannot finish")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("ALLOT_BENCH_WORK",
                                                                           Path(tempfile.gettempdir()) / "allot-bench")),
                         help="folder for the generated worlds and warehouses (default $TMPDIR/allot-bench)")
@@ -111,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     reference = args.reference == "yes" or (args.reference == "auto" and args.tier == "S")
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.clusters:
+        os.environ[CLUSTERS_ENV] = args.clusters
     result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)
     write_results(args.out, result)
     print(f"{args.out}: tier {args.tier} written")

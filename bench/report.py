@@ -38,6 +38,7 @@ class TierResult:
     runs: int
     load_before: tuple = ()
     load_after: tuple = ()
+    clusters: str = ""                            # '' = every cluster; else the only clusters ingested
     generated: Measurement | None = None
     world: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)   # stage -> list of {wall_s, cpu_s, peak_rss_mib, info}
@@ -48,7 +49,7 @@ class TierResult:
 
     def to_json(self) -> dict:
         gen = None if self.generated is None else {k: v for k, v in asdict(self.generated).items() if k != "output"}
-        return {"tier": self.tier, "runs": self.runs, "load_before": list(self.load_before),
+        return {"tier": self.tier, "runs": self.runs, "clusters": self.clusters, "load_before": list(self.load_before),
                 "load_after": list(self.load_after), "generated": gen, "world": self.world, "stages": self.stages,
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
 
@@ -138,6 +139,10 @@ def render_tier(tier: dict) -> list[str]:
     t = summarize(tier)
     m, w = tier["machine"], tier["world"]
     lines = [f"## Tier {tier['tier']}", ""]
+    if tier.get("clusters"):
+        lines += [f"**Partial run: only cluster(s) {tier['clusters']} had their kubectl dumps and history ingested** "
+                  "(the whole bill was ingested; the other clusters' costs land in cluster-level buckets). "
+                  "Figures below are for that part of the tier, not the whole tier.", ""]
     lines.append(f"Run {tier['date']}, {tier['runs']} run(s) per stage, median (min–max). "
                  f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in tier['load_before'])}; "
                  f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])} "

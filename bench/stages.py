@@ -10,7 +10,8 @@ Stages, in the order one run executes them on a fresh warehouse:
 
 * ``generate``        write the tier's world (reported, not counted)
 * ``ingest_billing``  FOCUS files -> billing_rows (allocation rebuild deferred)
-* ``ingest_k8s``      kubectl dumps + OpenMetrics history for every cluster (rebuild deferred)
+* ``ingest_k8s``      kubectl dumps + OpenMetrics history for every cluster (rebuild deferred); with
+                      ALLOT_BENCH_CLUSTERS=a,b only those clusters (the bill is always ingested whole)
 * ``allocate``        rebuild_allocation, then allocate_window over the whole data for every grouping
 * ``floor``           one plain DuckDB GROUP BY over pod_hours (what no allocation can undercut)
 * ``reference``       the plain-Python oracle (tools.allocation.reference) over the same warehouse,
@@ -26,11 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Callable
 
 RESULT_PREFIX = "BENCH-RESULT "
+CLUSTERS_ENV = "ALLOT_BENCH_CLUSTERS"   # comma-separated: ingest only these clusters' kubectl dumps and history
 FLOOR_SQL = """
     SELECT cluster, namespace, workload_kind, workload_name,
            sum(fraction) AS pod_hours,
@@ -84,17 +87,22 @@ def stage_ingest_k8s(world: Path, db: Path, tier: str) -> dict:
     from tools.sources.metrics_file import ingest_metrics_file
 
     spec_end = load_ground_truth(world / "ground_truth.json").end
+    only = set(filter(None, os.environ.get(CLUSTERS_ENV, "").split(",")))
     ctx = _open(db)
     started = time.perf_counter()
     split: dict[str, float] = {}
     with allocation_deferred(ctx):
         mark = time.perf_counter()
         for folder in sorted((world / "kubernetes").iterdir()):
+            if only and folder.name not in only:
+                continue
             objects, _paths, _written = read_snapshot_dir(folder)
             ingest_objects(ctx, folder.name, objects, spec_end)
         split["kubernetes_s"] = time.perf_counter() - mark
         mark = time.perf_counter()
         for path in sorted((world / "metrics").glob("*.om")):
+            if only and path.stem not in only:
+                continue
             ingest_metrics_file(ctx, path, cluster=path.stem)
         split["history_s"] = time.perf_counter() - mark
     work = time.perf_counter() - started
