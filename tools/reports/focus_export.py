@@ -12,7 +12,7 @@ bucket it paid for (workload, ``__idle__`` of a pool, ``__shared__:*``, ``__unow
 * the per-hour shares sum to the allocated charge's ratio. ``AllocatedMethodDetails`` carries
   it as ``{"Elements": [{"AllocatedRatio": r, "UsageUnit": "CPU"|"Memory"|"GPU"|...}]}`` (one
   element per cost component; a row's elements sum to its share), and the export adds
-  ``x_AllocatedRatio`` (the row's total ratio) and ``x_OriginChargeId`` (``file#row``);
+  ``x_AllocatedRatio`` (the row's total ratio) and ``x_OriginChargeId`` (``file name#row``);
 * hours with no allocation row for the component keep their share in one allocated charge
   with ``AllocatedResourceId`` null (the unallocated portion, as FOCUS requires).
 
@@ -149,6 +149,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+_VOLATILE = {"pod-template-hash", "controller-revision-hash", "controller-uid", "job-name",
+             "statefulset.kubernetes.io/pod-name", "kubernetes.io/metadata.name"}
+
+
+def _volatile(key: str) -> bool:
+    """Labels Kubernetes sets per revision or run: not tags anyone allocates by."""
+    return key in _VOLATILE or key.startswith("batch.kubernetes.io/")
+
+
 def _resource_id(cluster: str, bucket: str, ns: str, kind: str, name: str, pool: str) -> str:
     if bucket == "idle":
         return f"k8s://{cluster}/node-pool/{pool}/__idle__"
@@ -182,7 +191,7 @@ def export_focus(ctx: Context, window: Window, out: Path) -> FocusExportSummary:
             dims = [_fmt(v) for v in origin[4:4 + n_dims]]
             metrics = origin[4 + n_dims:]
             tag_text = json.dumps(tags or {}, sort_keys=True)
-            origin_id = f"{source_file}#{source_row}"
+            origin_id = f"{Path(source_file).name}#{source_row}"
             billed += metrics[0] or 0.0
             effective += metrics[1] or 0.0
             splits = parts.get(oid)
@@ -201,7 +210,8 @@ def export_focus(ctx: Context, window: Window, out: Path) -> FocusExportSummary:
                 labels = owners.get((cluster, ns, wkind, name), {}) if bucket == "workload" else {}
                 atags = {"allot/cluster": cluster, "allot/bucket": bucket, "allot/namespace": ns,
                          "allot/workload": f"{wkind}/{name}" if bucket == "workload" else name,
-                         "allot/node_pool": pool, **{f"k8s/{k}": v for k, v in sorted(labels.items())}}
+                         "allot/node_pool": pool,
+                         **{f"k8s/{k}": v for k, v in sorted(labels.items()) if not _volatile(k)}}
                 rows_out.append((ratio, elements, _resource_id(cluster, bucket, ns, wkind, name, pool),
                                  f"{ns}/{name}" if ns and bucket == "workload" else name, atags))
             rest = 1.0 - sum(r[0] for r in rows_out)
