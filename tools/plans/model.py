@@ -158,7 +158,7 @@ class FieldChange(BaseModel):
             if not self.pool_label:
                 raise ValueError("node_pool: name the node label that selects the pool "
                                  "(pool_label, e.g. cloud.google.com/gke-nodepool)")
-            if not _DNS.match(self.to_value):
+            if self.to_value != UNSET and not _DNS.match(self.to_value):
                 raise ValueError(f"node_pool: {self.to_value!r} is not a node pool name")
         elif self.field == "storage_class" and not _DNS.match(self.to_value):
             raise ValueError(f"storage_class: {self.to_value!r} is not a StorageClass name")

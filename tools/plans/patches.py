@@ -93,8 +93,24 @@ def strategic_merge(base: dict, patch: dict) -> dict:
     return out
 
 
-def _deep_merge_patches(a: dict, b: dict) -> dict:
-    return strategic_merge(a, b)
+def _combine(a: dict, b: dict) -> dict:
+    """Compose two patches into one: maps merge, containers merge by name, ``null`` is kept (it
+    is the patch's instruction to delete the field when applied)."""
+    out = copy.deepcopy(a)
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _combine(out[key], value)
+        elif key in ("containers", "initContainers") and isinstance(value, list) and isinstance(out.get(key), list):
+            merged = out[key]
+            for item in value:
+                found = next((i for i, c in enumerate(merged) if c.get("name") == item.get("name")), None)
+                if found is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[found] = _combine(merged[found], item)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _change_patch(kind: str, change: FieldChange) -> dict:
@@ -176,7 +192,7 @@ def build_patches(action: Action, current: dict | None = None) -> list[Patch]:
         if change.field == "storage_class":
             patches.append(_storage_class_manifest(action, change, current))
             continue
-        body = _deep_merge_patches(body, _change_patch(obj.kind, change))
+        body = _combine(body, _change_patch(obj.kind, change))
     if body:
         fields = {c.field for c in action.changes}
         resource = f"{obj.kind.lower()}/{obj.name}"

@@ -128,3 +128,21 @@ def test_job_suspend_backoff_limit_and_cronjob_concurrency_policy():
     _, body, model = _one("CronJob", FieldChange(field="concurrency_policy", from_value="Allow", to_value="Forbid"),
                           FieldChange(field="backoff_limit", from_value="6", to_value="2"))
     assert model.spec.concurrency_policy == "Forbid" and model.spec.job_template.spec.backoff_limit == 2
+
+
+def test_unset_removes_the_field_in_the_patch_and_in_the_patched_object():
+    change = FieldChange(field="node_pool", from_value="(unset)", to_value="spot-t4",
+                         pool_label="cloud.google.com/gke-nodepool",
+                         tolerations=[Toleration(key="cloud.google.com/gke-spot", value="true")])
+    back = build_patches(Action(object=_obj("Deployment"), changes=[change.inverse()]))[0]
+    spec = yaml.safe_load(back.body)["spec"]["template"]["spec"]
+    assert spec == {"nodeSelector": {"cloud.google.com/gke-nodepool": None}, "tolerations": None}
+    current = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "team-a"},
+               "spec": {"selector": {"matchLabels": {"app": "app"}}, "template": {
+                   "metadata": {"labels": {"app": "app"}},
+                   "spec": {"containers": [{"name": "web", "image": "web:1"}],
+                            "nodeSelector": {"cloud.google.com/gke-nodepool": "spot-t4"},
+                            "tolerations": [{"key": "cloud.google.com/gke-spot", "value": "true",
+                                             "effect": "NoSchedule"}]}}}}
+    model = check_patch(back, current)
+    assert not model.spec.template.spec.node_selector and not model.spec.template.spec.tolerations

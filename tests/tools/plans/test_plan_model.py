@@ -144,6 +144,7 @@ def test_unowned_workload_gets_an_assign_owner_plan():
     assert plan.action.changes[0].field == "owner_label"
     assert plan.patch[0].command.endswith("label deployment/tmp-api owner=<owner> --overwrite")
     assert plan.rollback_patch[0].command.endswith("label deployment/tmp-api owner- --overwrite")
+    assert plan.rollback_patch[0].body == "metadata:\n  labels:\n    owner: null\n"  # null deletes the label
 
 
 def test_two_plans_on_one_object_merge_into_one():
