@@ -1,6 +1,7 @@
 """Trace/log volume: observability cost per namespace and its week-over-week growth.
 
-Compares the last 7 days of the window with the 7 days before (the window must hold both).
+Compares the last 7 days of the window with the 7 days before them (read even when they lie
+before a shorter window's start; a namespace with no logs that week is not judged).
 A namespace whose log bytes (``namespace_log_hours``) grew by ``log_growth_min_share`` or more,
 logging at least ``log_min_gib_per_week`` now, is flagged. Cost: the namespace's allocated
 observability cost per week; where allocation kept logging shared, its log bytes x the
@@ -27,31 +28,30 @@ def detect(scope: Scope) -> Outcome:
     owners = OwnerLookup(scope)
     mid = scope.window.end - WEEK
     start = mid - WEEK
-    if start < scope.window.start:
-        return out
+    weeks = [start, scope.window.end, scope.cluster, scope.cluster]
     rows = scope.rows(
         f"""
         WITH logs AS (
             SELECT cluster, namespace, sum(log_bytes) FILTER (WHERE hour >= ?) AS cur_bytes,
                    sum(log_bytes) FILTER (WHERE hour < ?) AS prev_bytes,
                    list(struct_pack(day := date_trunc('day', hour), b := log_bytes)) AS points
-            FROM namespace_log_hours WHERE {scope.where()} AND hour >= ? GROUP BY ALL
+            FROM namespace_log_hours WHERE {scope.where()} GROUP BY ALL
         ), obs AS (
             SELECT cluster, namespace, sum(observability_cost) FILTER (WHERE hour >= ?) AS cur_cost,
                    sum(observability_cost) FILTER (WHERE hour < ?) AS prev_cost
-            FROM allocation_hours WHERE {scope.where()} AND hour >= ? GROUP BY ALL
+            FROM allocation_hours WHERE {scope.where()} GROUP BY ALL
         ), cluster_rate AS (
             SELECT o.cluster, sum(o.cost) / nullif(any_value(l.bytes), 0) AS per_byte
             FROM (SELECT cluster, sum(observability_cost) AS cost FROM allocation_hours
-                  WHERE {scope.where()} AND hour >= ? GROUP BY ALL) o
+                  WHERE {scope.where()} GROUP BY ALL) o
             JOIN (SELECT cluster, sum(log_bytes) AS bytes FROM namespace_log_hours
-                  WHERE {scope.where()} AND hour >= ? GROUP BY ALL) l USING (cluster)
+                  WHERE {scope.where()} GROUP BY ALL) l USING (cluster)
             GROUP BY ALL
         )
         SELECT l.*, o.cur_cost, o.prev_cost, r.per_byte FROM logs l
         LEFT JOIN obs o USING (cluster, namespace) LEFT JOIN cluster_rate r USING (cluster)
         ORDER BY ALL""",
-        [mid, mid] + scope.params(start) + [mid, mid] + scope.params(start) + scope.params(start) * 2,
+        [mid, mid] + weeks + [mid, mid] + weeks + weeks * 2,
     )
     for r in rows:
         cur, prev = r["cur_bytes"] or 0.0, r["prev_bytes"] or 0.0

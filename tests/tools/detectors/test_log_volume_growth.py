@@ -37,9 +37,16 @@ def test_flat_log_volume_is_not_flagged(ctx):
     assert run(ctx, "log_volume_growth")[0] == []
 
 
-def test_one_week_window_cannot_compare_weeks(ctx):
+def test_one_week_window_compares_with_the_week_before_it(ctx):
     log_world(ctx, 3.0, 18.0)
-    assert run(ctx, "log_volume_growth", window="7d")[0] == []
+    (f,), _ = run(ctx, "log_volume_growth", window="7d")
+    assert f.evidence.figures["previous_week_gib"] == pytest.approx(21.0)
+
+
+def test_no_previous_week_in_the_data_is_not_judged(ctx):
+    log_world(ctx, 3.0, 18.0)
+    ctx.db.execute("DELETE FROM namespace_log_hours WHERE hour < ?", [SECOND_WEEK])
+    assert run(ctx, "log_volume_growth")[0] == []
 
 
 def test_shared_logging_cost_is_priced_per_byte(ctx):
