@@ -53,7 +53,11 @@ class Builder:
         key = (c.name, pool.name, index)
         if c.provider == "aws":
             octets = digest("ip", *key)
-            name = f"ip-10-0-{octets[0] % 64 + 16}-{octets[1] % 250 + 2}.ec2.internal"
+            slot = (octets[0] % 64) * 250 + octets[1] % 250
+            # 16,000 addresses: from a few hundred nodes per cluster on (tier M, L) two would
+            # collide; the next free address keeps names unique (smaller worlds are unchanged).
+            while (c.name, name := f"ip-10-0-{slot // 250 + 16}-{slot % 250 + 2}.ec2.internal") in self._free:
+                slot = (slot + 1) % 16_000
             instance = "i-0" + digest("i", *key).hex()[:16]
             provider_id, instance_id = f"aws:///{zone}/{instance}", instance
         elif c.provider == "gcp":
