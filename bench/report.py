@@ -177,10 +177,15 @@ def render_tier(tier: dict) -> list[str]:
     if "reference_ratio" in t:
         lines.append(f"- naive peer / rebuild_allocation: **{t['reference_ratio']:.1f}×** slower "
                      f"(measured on this tier)")
+    complete = all(stage in t["stages"] for stage in COUNTED)
     if t["targets"]:
         lines += ["", "| target | measured | |", "|---|---|---|"]
         for name, value, met in t["targets"]:
-            lines.append(f"| {name} | {value} | {'n/a' if met is None else ('met' if met else '**missed**')} |")
+            if tier.get("clusters") or not complete:
+                verdict = "not judged (partial run)" if tier.get("clusters") else "not judged (stages missing)"
+            else:
+                verdict = "n/a" if met is None else ("met" if met else "**missed**")
+            lines.append(f"| {name} | {value} | {verdict} |")
     return lines + [""]
 
 
@@ -189,7 +194,7 @@ def _info(stage: str, info: dict) -> str:
         return f"{info['billing_rows']:,} billing rows"
     if stage == "ingest_k8s":
         return (f"{info['pod_hour_rows']:,} pod_hours rows (kubectl {info['kubernetes_s']:.1f} s, "
-                f"history {info['history_s']:.1f} s)")
+                f"history {info['history_s']:.1f} s, last run)")
     if stage == "allocate":
         return (f"{info['allocation_rows']:,} allocation_hours rows; rebuild {info['rebuild_s']:.2f} s, "
                 f"6 window queries {info['queries_s']:.2f} s")
