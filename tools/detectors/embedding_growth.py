@@ -1,12 +1,12 @@
-"""Embedding pipelines and databases: storage that keeps growing, and its monthly cost trend.
+"""Embedding pipelines and databases: storage that keeps growing, per namespace, and its cost trend.
 
-Each PVC's hourly ``volume_hours.used_bytes`` is fitted with a least-squares line
-(``regr_slope``); the finding names the PVC (the object to add retention to) and carries its
-namespace's total growth. A PVC growing at least ``volume_growth_min_gib_per_week`` and
-``volume_growth_min_share_per_week`` of its starting size a week is flagged. Its monthly cost
-trend = GiB added per month (730 h) x the allocated storage $/GiB-hour (the namespace's
-storage cost / its provisioned GiB-hours, else the cluster's) x 730: the cost each month of
-growth adds, which retention or deduplication avoids.
+Per namespace, the hourly sum of ``volume_hours.used_bytes`` over its PVCs is fitted with a
+least-squares line (``regr_slope``); the PVC growing fastest is named in the evidence (the
+one to add retention to). A namespace growing at least
+``volume_growth_min_gib_per_week`` and ``volume_growth_min_share_per_week`` of its starting
+size a week is flagged. Its monthly cost trend = GiB added per month (730 h) x the allocated
+storage $/GiB-hour (the namespace's storage cost / its provisioned GiB-hours, else the
+cluster's) x 730: the cost each month of growth adds, which retention or deduplication avoids.
 """
 
 from __future__ import annotations
@@ -28,28 +28,30 @@ def detect(scope: Scope) -> Outcome:
     rows = scope.rows(
         f"""
         WITH per_hour AS (
-            SELECT cluster, namespace, pvc, hour, used_bytes AS used, capacity_bytes AS capacity
-            FROM volume_hours WHERE used_bytes IS NOT NULL AND {scope.where()}
+            SELECT cluster, namespace, hour, sum(used_bytes) AS used, sum(capacity_bytes) AS capacity,
+                   count(DISTINCT pvc) AS pvcs
+            FROM volume_hours WHERE used_bytes IS NOT NULL AND {scope.where()} GROUP BY ALL
         ), fit AS (
-            SELECT cluster, namespace, pvc, regr_slope(used, epoch(hour) / 3600.0) AS bytes_per_hour,
-                   arg_min(used, hour) AS first_used, arg_max(used, hour) AS last_used, count(*) AS hours,
+            SELECT cluster, namespace, regr_slope(used, epoch(hour) / 3600.0) AS bytes_per_hour,
+                   arg_min(used, hour) AS first_used, arg_max(used, hour) AS last_used,
+                   sum(capacity) / 1073741824.0 AS capacity_gib_hours, count(*) AS hours, max(pvcs) AS pvcs,
                    list(struct_pack(day := date_trunc('day', hour), used := used) ORDER BY hour) AS points
             FROM per_hour GROUP BY ALL
-        ), ns AS (
-            SELECT cluster, namespace, sum(capacity) / 1073741824.0 AS capacity_gib_hours,
-                   regr_slope(used, h) * 168 / 1073741824.0 AS ns_gib_per_week, count(DISTINCT pvc) AS pvcs
-            FROM (SELECT cluster, namespace, hour, epoch(hour) / 3600.0 AS h, sum(used) AS used,
-                         sum(capacity) AS capacity, count(DISTINCT pvc) AS pvc
-                  FROM per_hour GROUP BY ALL)
-            GROUP BY ALL
+        ), pvc_fit AS (
+            SELECT cluster, namespace, pvc, regr_slope(used_bytes, epoch(hour) / 3600.0) AS bytes_per_hour
+            FROM volume_hours WHERE used_bytes IS NOT NULL AND {scope.where()} GROUP BY ALL
+        ), top_pvc AS (
+            SELECT cluster, namespace, arg_max(pvc, bytes_per_hour) AS top_pvc,
+                   max(bytes_per_hour) AS top_bytes_per_hour
+            FROM pvc_fit GROUP BY ALL
         ), cost AS (
             SELECT cluster, namespace, sum(storage_cost) AS storage_cost FROM allocation_hours
             WHERE {scope.where()} GROUP BY ALL
         )
-        SELECT f.*, n.capacity_gib_hours, n.ns_gib_per_week, n.pvcs, c.storage_cost
-        FROM fit f JOIN ns n USING (cluster, namespace) LEFT JOIN cost c USING (cluster, namespace)
+        SELECT f.*, t.top_pvc, t.top_bytes_per_hour, c.storage_cost
+        FROM fit f LEFT JOIN top_pvc t USING (cluster, namespace) LEFT JOIN cost c USING (cluster, namespace)
         ORDER BY ALL""",
-        scope.params() + scope.params(),
+        scope.params() * 3,
     )
     thresholds = {"min_gib_per_week": s.volume_growth_min_gib_per_week,
                   "min_share_per_week": s.volume_growth_min_share_per_week}
@@ -78,20 +80,20 @@ def detect(scope: Scope) -> Outcome:
         for p in r["points"]:
             daily[p["day"]] = p["used"] / GIB
         ev = scope.evidence(gib_per_week=round(gib_per_week, 3), start_gib=round(r["first_used"] / GIB, 3),
-                            end_gib=round(r["last_used"] / GIB, 3),
-                            namespace_gib_per_week=round(r["ns_gib_per_week"] or 0.0, 3), namespace_pvcs=r["pvcs"],
+                            end_gib=round(r["last_used"] / GIB, 3), pvcs=r["pvcs"],
+                            fastest_pvc=r["top_pvc"],
+                            fastest_pvc_gib_per_week=round((r["top_bytes_per_hour"] or 0.0) * 168 / GIB, 3),
                             storage_price_per_gib_hour=price, added_monthly_cost=trend)
         ev.series.append(Series(name="volume used at day end", unit="GiB",
                                 points=[Point(t=d, v=round(v, 3)) for d, v in sorted(daily.items())]))
         out.findings.append(Finding(
             detector=NAME,
-            object=ObjectRef(cluster=r["cluster"], namespace=r["namespace"], kind="PersistentVolumeClaim",
-                             name=r["pvc"]),
+            object=ObjectRef(cluster=r["cluster"], namespace=r["namespace"], kind="Namespace", name=r["namespace"]),
             owner=owners.namespace(r["cluster"], r["namespace"]), evidence=ev,
-            title=f"PVC {r['namespace']}/{r['pvc']} grows {gib_per_week:,.1f} GiB a week "
-                  f"({gib_per_week / start_gib:.0%} of its starting size)",
+            title=f"Volumes in {r['namespace']} grow {gib_per_week:,.1f} GiB a week "
+                  f"({gib_per_week / start_gib:.0%} of their starting size)",
             thresholds=thresholds,
-            action=f"add retention or deduplication to the pipeline writing to {r['namespace']}/{r['pvc']} "
+            action=f"add retention or deduplication to the pipeline writing to {r['namespace']}/{r['top_pvc']} "
                    "(e.g. expire stale embeddings, compact the index)",
             changes=[Change(field="storage growth (GiB/week)", current=round(gib_per_week, 2), recommended=0)],
             monthly_savings=trend, pricing=pricing,

@@ -25,7 +25,7 @@ NAME = "idle_replicas"
 KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
-def _idle(scope: Scope) -> list[dict]:
+def _idle(scope: Scope) -> tuple[list[dict], int]:
     s = scope.settings
     since = max(scope.window.start, scope.window.end - timedelta(days=s.idle_days))
     need_hours = int(round((scope.window.end - since).total_seconds() / 3600))
