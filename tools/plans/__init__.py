@@ -7,4 +7,6 @@
 ``tools.plans.store``     plans and reviews in the warehouse
 ``tools.plans.render``    Markdown, list rows and ticket bodies
 ``tools.plans.propose``   the ``propose_plans`` tool: explain rows and waste findings -> plans
+``tools.plans.proposal``  its input/output models, risk texts and the owner check
+``tools.plans.from_explain``, ``tools.plans.from_findings``  the two sources of plans
 """

@@ -14,8 +14,6 @@ cost is core.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from tools.context import Context

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from tools.context import Context
 from tools.plans.patches import check_patch
 from tools.plans.propose import ProposeInput, propose_plans
-from tools.plans.store import get_plan, save_plans
 from tools.reports.focus_export import export_focus
 from tools.reports.owner_report import ReportInput, owner_report
 from tools.windows import parse_window
