@@ -66,11 +66,14 @@ def export_focus_cmd(
     from tools.reports.focus_export import export_focus
     from tools.windows import parse_window
 
-    with open_context(db) as ctx:
-        summary = export_focus(ctx, parse_window(ctx, window), out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open_context(db) as ctx, out.open("w", newline="") as stream:
+        summary = export_focus(ctx, parse_window(ctx, window), stream)
     if json_out:
         print_json(summary)
+    elif summary.status != "ok":
+        typer.echo(f"wrote only the header to {out}: {summary.reason}")
     else:
-        typer.echo(f"wrote {summary.rows:,} FOCUS 1.3 rows to {summary.path}: {summary.origin_charges:,} origin charges "
+        typer.echo(f"wrote {summary.rows:,} FOCUS 1.3 rows to {out}: {summary.origin_charges:,} origin charges "
                    f"({summary.split_charges:,} split by the allocation), {summary.window.describe()}; "
                    f"BilledCost {summary.billed_total:,.2f}, EffectiveCost {summary.effective_total:,.2f}")

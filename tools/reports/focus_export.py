@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Literal, TextIO
 
 from pydantic import BaseModel
 
@@ -73,7 +74,10 @@ COMPONENTS = {
 
 
 class FocusExportSummary(BaseModel):
-    path: str
+    """What :func:`export_focus` wrote."""
+
+    status: Literal["ok", "no_data"]
+    reason: str | None = None
     window: Window
     origin_charges: int
     split_charges: int
@@ -137,6 +141,7 @@ JOIN targets t USING (oid)
 JOIN pools p ON p.oid = t.oid AND p.hour = t.hour
 WHERE t.weight <> 0
 GROUP BY ALL
+ORDER BY s.oid, t.cluster, t.bucket, t.namespace, t.workload_kind, t.workload_name, t.node_pool
 """
 _SPLIT_COLUMNS = sorted({c for ps in COMPONENTS.values() for _, c in ps})
 
@@ -166,8 +171,17 @@ def _resource_id(cluster: str, bucket: str, ns: str, kind: str, name: str, pool:
     return f"k8s://{cluster}/{name}" + (f"/{ns}" if ns else "")
 
 
-def export_focus(ctx: Context, window: Window, out: Path) -> FocusExportSummary:
-    """Write the window's bill as FOCUS 1.3 CSV rows, cluster charges split by the allocation."""
+def export_focus(ctx: Context, window: Window, out: TextIO) -> FocusExportSummary:
+    """Write the window's bill as FOCUS 1.3 CSV rows to ``out``, cluster charges split by the allocation.
+
+    Args:
+        ctx: Warehouse context.
+        window: Billing rows whose ChargePeriodStart falls in it are exported.
+        out: A text stream opened by the caller (newline='').
+
+    Returns:
+        Counts and totals; status no_data (with the reason) when the window holds no billing rows.
+    """
     cols = ", ".join(c for _, c in DIMENSIONS + METRICS)
     origins = ctx.db.execute(
         f"""SELECT row_number() OVER (ORDER BY source_file, source_row, delivery_id) AS oid, source_file, source_row,
@@ -182,46 +196,46 @@ def export_focus(ctx: Context, window: Window, out: Path) -> FocusExportSummary:
     n_dims = len(DIMENSIONS)
     written = 0
     billed = effective = 0.0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(HEADER)
-        for origin in origins:
-            oid, source_file, source_row, tags = origin[:4]
-            dims = [_fmt(v) for v in origin[4:4 + n_dims]]
-            metrics = origin[4 + n_dims:]
-            tag_text = json.dumps(tags or {}, sort_keys=True)
-            origin_id = f"{Path(source_file).name}#{source_row}"
-            billed += metrics[0] or 0.0
-            effective += metrics[1] or 0.0
-            splits = parts.get(oid)
-            if not splits:
-                writer.writerow(dims + [_fmt(m) for m in metrics] + [tag_text, "", "", "", "", "", "", origin_id])
-                written += 1
-                continue
-            kind = splits[0][1]
-            rows_out = []
-            for s in splits:
-                comp = dict(zip(_SPLIT_COLUMNS, s[8:]))
-                elements = [{"AllocatedRatio": comp[col], "UsageUnit": unit}
-                            for unit, col in COMPONENTS[kind] if comp[col]]
-                ratio = sum(e["AllocatedRatio"] for e in elements)
-                cluster, bucket, ns, wkind, name, pool = s[2:8]
-                labels = owners.get((cluster, ns, wkind, name), {}) if bucket == "workload" else {}
-                atags = {"allot/cluster": cluster, "allot/bucket": bucket, "allot/namespace": ns,
-                         "allot/workload": f"{wkind}/{name}" if bucket == "workload" else name,
-                         "allot/node_pool": pool,
-                         **{f"k8s/{k}": v for k, v in sorted(labels.items()) if not _volatile(k)}}
-                rows_out.append((ratio, elements, _resource_id(cluster, bucket, ns, wkind, name, pool),
-                                 f"{ns}/{name}" if ns and bucket == "workload" else name, atags))
-            rest = 1.0 - sum(r[0] for r in rows_out)
-            if abs(rest) > 1e-9:  # hours with nothing to split over: the unallocated portion
-                rows_out.append((rest, [{"AllocatedRatio": rest, "UsageUnit": "Unallocated"}], None, None, None))
-            for ratio, elements, rid, rname, atags in rows_out:
-                scaled = ["" if m is None else _fmt(m * ratio) for m in metrics]
-                writer.writerow(dims + scaled + [
-                    tag_text, METHOD_ID, json.dumps({"Elements": elements, "x_Kind": kind}),
-                    rid or "", rname or "", json.dumps(atags, sort_keys=True) if atags else "", repr(ratio), origin_id])
-                written += 1
-    return FocusExportSummary(path=str(out), window=window, origin_charges=len(origins), split_charges=len(parts),
-                              rows=written, billed_total=billed, effective_total=effective)
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for origin in origins:
+        oid, source_file, source_row, tags = origin[:4]
+        dims = [_fmt(v) for v in origin[4:4 + n_dims]]
+        metrics = origin[4 + n_dims:]
+        tag_text = json.dumps(tags or {}, sort_keys=True)
+        origin_id = f"{Path(source_file).name}#{source_row}"
+        billed += metrics[0] or 0.0
+        effective += metrics[1] or 0.0
+        splits = parts.get(oid)
+        if not splits:
+            writer.writerow(dims + [_fmt(m) for m in metrics] + [tag_text, "", "", "", "", "", "", origin_id])
+            written += 1
+            continue
+        kind = splits[0][1]
+        rows_out = []
+        for s in splits:
+            comp = dict(zip(_SPLIT_COLUMNS, s[8:]))
+            elements = [{"AllocatedRatio": comp[col], "UsageUnit": unit}
+                        for unit, col in COMPONENTS[kind] if comp[col]]
+            ratio = sum(e["AllocatedRatio"] for e in elements)
+            cluster, bucket, ns, wkind, name, pool = s[2:8]
+            labels = owners.get((cluster, ns, wkind, name), {}) if bucket == "workload" else {}
+            atags = {"allot/cluster": cluster, "allot/bucket": bucket, "allot/namespace": ns,
+                     "allot/workload": f"{wkind}/{name}" if bucket == "workload" else name,
+                     "allot/node_pool": pool,
+                     **{f"k8s/{k}": v for k, v in sorted(labels.items()) if not _volatile(k)}}
+            rows_out.append((ratio, elements, _resource_id(cluster, bucket, ns, wkind, name, pool),
+                             f"{ns}/{name}" if ns and bucket == "workload" else name, atags))
+        rest = 1.0 - sum(r[0] for r in rows_out)
+        if abs(rest) > 1e-9:  # hours with nothing to split over: the unallocated portion
+            rows_out.append((rest, [{"AllocatedRatio": rest, "UsageUnit": "Unallocated"}], None, None, None))
+        for ratio, elements, rid, rname, atags in rows_out:
+            scaled = ["" if m is None else _fmt(m * ratio) for m in metrics]
+            writer.writerow(dims + scaled + [
+                tag_text, METHOD_ID, json.dumps({"Elements": elements, "x_Kind": kind}),
+                rid or "", rname or "", json.dumps(atags, sort_keys=True) if atags else "", repr(ratio), origin_id])
+            written += 1
+    reason = None if origins else f"no billing rows with a charge period starting in {window.describe()}"
+    return FocusExportSummary(status="ok" if origins else "no_data", reason=reason, window=window,
+                              origin_charges=len(origins), split_charges=len(parts), rows=written,
+                              billed_total=billed, effective_total=effective)

@@ -128,7 +128,8 @@ def test_demo_report_and_focus_export_reconcile(demo, tmp_path):
     assert round(report.ai.ai_cost + report.ai.core_cost, 2) == round(expected, 2)
     assert report.ai.ai_cost > 0
 
-    summary = export_focus(ctx, window, tmp_path / "focus.csv")
+    with open(tmp_path / "focus.csv", "w", newline="") as out:
+        summary = export_focus(ctx, window, out)
     bill = ctx.db.execute("SELECT sum(billed_cost), sum(effective_cost) FROM billing_rows WHERE "
                           "charge_period_start >= ? AND charge_period_start < ?", [window.start, window.end]).fetchone()
     with open(tmp_path / "focus.csv", newline="") as fh:

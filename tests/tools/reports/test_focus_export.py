@@ -16,7 +16,9 @@ from tools.windows import parse_window
 @pytest.fixture
 def exported(ctx, tmp_path):
     build(ctx)
-    summary = export_focus(ctx, parse_window(ctx, "7d"), tmp_path / "focus.csv")
+    with open(tmp_path / "focus.csv", "w", newline="") as out:
+        summary = export_focus(ctx, parse_window(ctx, "7d"), out)
+    assert summary.status == "ok"
     with open(tmp_path / "focus.csv", newline="") as fh:
         return ctx, summary, list(csv.DictReader(fh))
 
