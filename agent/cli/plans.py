@@ -32,12 +32,16 @@ def plan(
         return
     from tools.plans.propose import ProposeInput, propose_plans
     from tools.plans.render import plans_markdown, plans_text
-    from tools.plans.store import save_plans
+    from tools.plans.store import drop_stale_open, save_plans
 
     with open_context(db) as ctx:
         out = propose_plans(ctx, ProposeInput(cluster=cluster, window=window, baseline=baseline,
                                               waste_window=waste_window))
         out.plans = save_plans(ctx, out.plans)
+        if out.status == "ok":
+            scope = [cluster] if cluster else [r[0] for r in ctx.db.execute(
+                "SELECT DISTINCT cluster FROM allocation_hours WHERE cluster <> ''").fetchall()]
+            drop_stale_open(ctx, [p.plan_id for p in out.plans], scope)
     if json_out:
         print_json(out)
         return

@@ -1,8 +1,9 @@
 """Plans and their reviews in the warehouse (tables ``plans`` and ``plan_reviews``, migration 0008).
 
 Saving plans again keeps their state: an approved plan stays approved while its action is the
-one that was approved; when a new run proposes different values, the plan is open again. Every
-review is kept (append-only), with the plan as it was when reviewed.
+one that was approved; when a new run proposes different values, the plan is open again. Open
+plans a new run no longer proposes are dropped (:func:`drop_stale_open`); reviewed ones stay.
+Every review is kept (append-only), with the plan as it was when reviewed.
 """
 
 from __future__ import annotations
@@ -46,6 +47,20 @@ def save_plans(ctx: Context, plans: list[Plan]) -> list[Plan]:
             )
             saved.append(plan)
     return saved
+
+
+def drop_stale_open(ctx: Context, keep: list[str], clusters: list[str]) -> int:
+    """Delete open plans of ``clusters`` that a new run no longer proposes; reviewed plans stay.
+
+    Returns the number of plans dropped."""
+    if not clusters:
+        return 0
+    marks = ", ".join("?" for _ in clusters)
+    keep_sql = f"AND plan_id NOT IN ({', '.join('?' for _ in keep)})" if keep else ""
+    sql = f"FROM plans WHERE state = 'open' AND cluster IN ({marks}) {keep_sql}"
+    n = ctx.db.execute(f"SELECT count(*) {sql}", [*clusters, *keep]).fetchone()[0]
+    ctx.db.execute(f"DELETE {sql}", [*clusters, *keep])
+    return n
 
 
 def get_plan(ctx: Context, plan_id: str) -> Plan:

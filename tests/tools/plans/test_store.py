@@ -11,7 +11,7 @@ from tools.errors import InputError
 from tools.plans.compose import make_plan
 from tools.plans.model import Action, EvidenceRef, FieldChange, ObjectRef, Reviewer, Risk
 from tools.plans.render import ticket_markdown
-from tools.plans.store import get_plan, list_plans, plan_reviews, review_plan, save_plans
+from tools.plans.store import drop_stale_open, get_plan, list_plans, plan_reviews, review_plan, save_plans
 from tools.settings import Settings
 
 
@@ -68,3 +68,23 @@ def test_ticket_needs_an_approved_plan_and_unknown_ids_are_named(ctx):
         get_plan(ctx, "p-nope")
     with pytest.raises(InputError, match="--by NAME is required"):
         review_plan(ctx, plan.plan_id, "approve", by=" ")
+
+
+def test_open_plans_no_longer_proposed_are_dropped_reviewed_ones_stay(ctx):
+    reviewed, stale = _plan(), _other()
+    save_plans(ctx, [reviewed, stale])
+    review_plan(ctx, reviewed.plan_id, "approve", by="dana")
+    assert drop_stale_open(ctx, keep=[], clusters=["gke-prod"]) == 1
+    assert [p.plan_id for p in list_plans(ctx)] == [reviewed.plan_id]
+    assert drop_stale_open(ctx, keep=[], clusters=["other-cluster"]) == 0
+
+
+def _other():
+    obj = ObjectRef(cluster="gke-prod", kind="Deployment", namespace="web", name="api")
+    return make_plan(
+        finding="web/api runs 6 replicas its HPA never needed",
+        evidence=[EvidenceRef(tool="waste_detectors", ref="w-123", what="idle_replicas: 6 -> 3")],
+        action=Action(object=obj, changes=[FieldChange(field="replicas", from_value="6", to_value="3")]),
+        risk=Risk(level="low", description="Less headroom at peak."),
+        reviewer=Reviewer(name="web-team", source="controller"), monthly_savings=50.0,
+    )
