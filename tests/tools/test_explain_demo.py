@@ -6,8 +6,6 @@ world generator computes from the node prices it wrote into the bill.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from tools.context import Context
-    from tools.sources.demo.runner import run_demo
-
-    folder = tmp_path_factory.mktemp("demo")
-    ctx = Context.open(folder / "demo.duckdb")
-    summary = run_demo(ctx, folder / "world")
-    truth = json.loads(Path(summary.ground_truth).read_text())
-    yield ctx, truth
-    ctx.close()
+def demo(demo_ctx):
+    ctx, truth, _ = demo_ctx
+    return ctx, truth
 
 
 def test_ai_evals_drives_the_gke_increase(demo):

@@ -3,8 +3,6 @@ generator's own ledger (ground_truth.json) per cluster."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
@@ -16,15 +14,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from tools.context import Context
-    from tools.sources.demo.runner import run_demo
-
-    folder = tmp_path_factory.mktemp("demo")
-    ctx = Context.open(folder / "demo.duckdb")
-    summary = run_demo(ctx, folder / "world")
-    yield ctx, json.loads(Path(summary.ground_truth).read_text())
-    ctx.close()
+def demo(demo_ctx):
+    ctx, truth, _ = demo_ctx
+    return ctx, truth
 
 
 def test_engine_matches_reference_on_the_demo_world(demo):

@@ -18,16 +18,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from tools.context import Context
-    from tools.sources.demo.runner import run_demo
-
-    folder = tmp_path_factory.mktemp("waste-demo")
-    ctx = Context.open(folder / "demo.duckdb")
-    run_demo(ctx, folder / "world")
+def demo(demo_ctx):
+    ctx, _, folder = demo_ctx
     result = waste_detectors(ctx, WasteInput())
-    yield ctx, result, load_ground_truth(ctx), folder / "demo.duckdb"
-    ctx.close()
+    return ctx, result, load_ground_truth(ctx), folder / "demo.duckdb"
 
 
 def test_every_planted_story_is_found_with_savings_within_ten_percent(demo):

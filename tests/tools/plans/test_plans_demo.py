@@ -9,13 +9,11 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tools.context import Context
 from tools.plans.patches import check_patch
 from tools.plans.propose import ProposeInput, propose_plans
 from tools.reports.focus_export import export_focus
@@ -26,15 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from tools.sources.demo.runner import run_demo
-
-    folder = tmp_path_factory.mktemp("demo")
-    ctx = Context.open(folder / "demo.duckdb")
-    summary = run_demo(ctx, folder / "world")
-    truth = json.loads(Path(summary.ground_truth).read_text())
-    yield ctx, truth, folder
-    ctx.close()
+def demo(demo_ctx):
+    return demo_ctx
 
 
 def _ai_evals_plan(plans, truth):
