@@ -24,30 +24,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from tools.cluster_tags import cluster_from_tags_sql
 from tools.context import Context
 from tools.errors import ToolRetry
 from tools.windows import Window, parse_window
 
 GROUPINGS = ("service", "resource_type", "account", "region", "charge_category", "cluster", "tag:KEY")
-CLUSTER_TAG_KEYS = (
-    "eks:cluster-name",
-    "aws:eks:cluster-name",
-    "goog-k8s-cluster-name",
-    "aks-managed-cluster-name",
-    "kubernetes_cluster",
-)
-CLUSTER_KEY_PREFIX = "kubernetes.io/cluster/"
 NO_CLUSTER = "(no cluster)"
-
-
-def cluster_sql(tags: str = "tags") -> str:
-    """SQL for the cluster a billing row's tags name, NULL when none."""
-    direct = ", ".join(f"{tags}['{key}']" for key in CLUSTER_TAG_KEYS)
-    prefixed = (
-        f"substr(list_filter(map_keys({tags}), lambda k: starts_with(k, '{CLUSTER_KEY_PREFIX}'))[1], "
-        f"{len(CLUSTER_KEY_PREFIX) + 1})"
-    )
-    return f"coalesce({direct}, {prefixed})"
 
 
 def describe_window(window: Window) -> str:
@@ -141,7 +124,7 @@ _GROUP_SQL = {
     "account": ("coalesce(sub_account_id, billing_account_id)", "coalesce(sub_account_name, billing_account_name)"),
     "region": ("coalesce(region_id, '(no region)')", "any_value(region_name)"),
     "charge_category": ("coalesce(charge_category, '(no category)')", "NULL"),
-    "cluster": (f"coalesce({cluster_sql()}, '{NO_CLUSTER}')", "NULL"),
+    "cluster": (f"coalesce({cluster_from_tags_sql()}, '{NO_CLUSTER}')", "NULL"),
 }
 
 
@@ -188,7 +171,7 @@ def _filters(args: BillingQueryInput) -> tuple[list[str], dict]:
         where.append("(sub_account_id = $account OR (sub_account_id IS NULL AND billing_account_id = $account))")
         params["account"] = args.account
     if args.cluster is not None:
-        where.append(f"{cluster_sql()} = $cluster")
+        where.append(f"{cluster_from_tags_sql()} = $cluster")
         params["cluster"] = args.cluster
     if args.tag is not None:
         key, has_value, value = args.tag.partition("=")

@@ -33,20 +33,9 @@ from __future__ import annotations
 
 import duckdb
 
-CLUSTER_TAG_KEYS = (
-    "eks:cluster-name",
-    "aws:eks:cluster-name",
-    "goog-k8s-cluster-name",
-    "aks-managed-cluster-name",
-    "kubernetes_cluster",
-)
+from tools.cluster_tags import cluster_from_tags_sql
 
-_TAG_CLUSTER = (
-    "coalesce("
-    + ", ".join(f"nullif(tags['{key}'], '')" for key in CLUSTER_TAG_KEYS)
-    + ", replace(list_filter(map_keys(tags), lambda k: k LIKE 'kubernetes.io/cluster/%')[1],"
-    " 'kubernetes.io/cluster/', ''))"
-)
+_TAG_CLUSTER = cluster_from_tags_sql()
 
 _CONTROL_PLANE = """(
     service_name ILIKE '%Elastic Kubernetes Service%' OR service_name ILIKE 'Amazon EKS%'
