@@ -20,15 +20,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    # Each command module adds its commands to `app`.
+    # Each command module adds its commands to `app`; --help lists them in this order.
+    from agent.cli import demo  # noqa: F401
     from agent.cli import ingest  # noqa: F401
+    from agent.cli import billing  # noqa: F401
+    from agent.cli import allocate  # noqa: F401
+    from agent.cli import explain  # noqa: F401
+    from agent.cli import waste  # noqa: F401
     from agent.cli import plans  # noqa: F401
     from agent.cli import report  # noqa: F401
-    from agent.cli import explain  # noqa: F401
-    from agent.cli import billing  # noqa: F401
-    from agent.cli import waste  # noqa: F401
-    from agent.cli import allocate  # noqa: F401
-    from agent.cli import demo  # noqa: F401
 
 
 def main() -> None:
