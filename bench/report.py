@@ -148,6 +148,9 @@ def render_tier(tier: dict) -> list[str]:
                  f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])} "
                  f"(other engineers were using the same {m['cores']} cores).")
     lines.append("")
+    if tier.get("carried_over"):
+        lines += [f"Stages {', '.join(tier['carried_over'])}: figures of the previous run of this tier on the same "
+                  "world (this run reused its warehouse).", ""]
     if w:
         lines.append(f"World: {w.get('nodes', '?'):,} nodes at the end, {w.get('pods', '?'):,} pods, "
                      f"{w.get('pod_hours', 0):,} pod-hours (ground truth); {w.get('bytes', 0) / 1e9:.2f} GB of files.")
@@ -234,7 +237,17 @@ def write_results(out: Path, result: TierResult) -> None:
     """Store the tier's measurements in ``<out>.json`` and re-render ``out``."""
     store = out.with_suffix(".json")
     data = json.loads(store.read_text()) if store.is_file() else {}
-    data[result.tier] = result.to_json()
+    fresh = result.to_json()
+    previous = data.get(result.tier)
+    if previous and previous.get("clusters", "") == fresh["clusters"]:
+        # a run that skipped a stage entirely (--ingest-runs 0) keeps the earlier figures for it
+        for stage, rows in previous["stages"].items():
+            if stage not in fresh["stages"]:
+                fresh["stages"][stage] = rows
+                fresh.setdefault("carried_over", []).append(stage)
+        if fresh["generated"] is None:
+            fresh["generated"] = previous.get("generated")
+    data[result.tier] = fresh
     store.write_text(json.dumps(data, indent=1, default=str) + "\n")
     notes = ""
     if out.is_file():
