@@ -25,8 +25,11 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print stable JSON instead of a table.")]
 
-# Piped or captured output is not squeezed into 80 columns: tables keep their full names.
-console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
+def _console() -> Console:
+    """A console for the stdout of this moment; piped or captured output gets 160 columns
+    rather than 80, so tables keep their full names."""
+    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return Console(width=160 if piped else None)
 
 
 @contextmanager
@@ -67,4 +70,4 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         # Cells are data (names, labels, images such as env[app]): never rich markup.
         table.add_row(*[money(v) if isinstance(v, float) else escape(str(v)) for v in row])
-    console.print(table)
+    _console().print(table)
