@@ -50,7 +50,8 @@ class TierResult:
     def to_json(self) -> dict:
         gen = None if self.generated is None else {k: v for k, v in asdict(self.generated).items() if k != "output"}
         return {"tier": self.tier, "runs": self.runs, "clusters": self.clusters, "load_before": list(self.load_before),
-                "load_after": list(self.load_after), "generated": gen, "world": self.world, "stages": self.stages,
+                "load_after": list(self.load_after), "generated": gen, "world": self.world,
+                "stages": {stage: list(rows) for stage, rows in self.stages.items()},
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
 
 
@@ -184,7 +185,9 @@ def render_tier(tier: dict) -> list[str]:
     if t["targets"]:
         lines += ["", "| target | measured | |", "|---|---|---|"]
         for name, value, met in t["targets"]:
-            if tier.get("clusters") or not complete:
+            if (tier.get("clusters") or not complete) and met is False:
+                verdict = "**missed** (already on this part of the tier)"
+            elif tier.get("clusters") or not complete:
                 verdict = "not judged (partial run)" if tier.get("clusters") else "not judged (stages missing)"
             else:
                 verdict = "n/a" if met is None else ("met" if met else "**missed**")
