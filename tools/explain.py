@@ -22,9 +22,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.clusters import require_cluster
 from tools.context import Context
 from tools.deploy_history import Change, collect_changes
-from tools.errors import InputError, ToolRetry
+from tools.errors import InputError
 from tools.explain_drivers import DRIVERS, KeyWindow, add_drivers, decompose, other_detail, significant_drivers
 from tools.windows import Window, parse_window
 
@@ -267,10 +268,8 @@ def explain_change(ctx: Context, args: ExplainInput) -> ExplainOutput:
         ToolRetry: Unknown cluster (carries the clusters that have data).
         InputError: A window is not understood, lies outside the data, or the two overlap.
     """
-    known = [r[0] for r in ctx.db.execute("SELECT DISTINCT cluster FROM allocation_hours ORDER BY 1").fetchall()]
-    if args.cluster != ALL_CLUSTERS and args.cluster not in known:
-        raise ToolRetry(f"cluster {args.cluster!r} has no allocated cost; known clusters: "
-                        f"{', '.join(known) or 'none (run allot demo or allot ingest)'}", valid=known)
+    if args.cluster != ALL_CLUSTERS:
+        require_cluster(ctx, args.cluster)
     scope = None if args.cluster == ALL_CLUSTERS else args.cluster
     current = parse_window(ctx, args.current, cluster=scope)
     baseline = parse_window(ctx, args.baseline, relative_to=current, cluster=scope)

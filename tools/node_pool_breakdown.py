@@ -25,8 +25,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.clusters import require_cluster
 from tools.context import Context
-from tools.errors import ToolRetry
 from tools.windows import Window, parse_window
 
 SPIKE_SHARE = 0.5
@@ -197,11 +197,7 @@ def node_pool_breakdown(ctx: Context, args: NodePoolInput) -> NodePoolOutput:
     Raises:
         ToolRetry: Unknown cluster (carries the clusters with allocated cost).
     """
-    known = [r[0] for r in ctx.db.execute("SELECT DISTINCT cluster FROM allocation_hours WHERE cluster <> '' "
-                                          "ORDER BY 1").fetchall()]
-    if args.cluster not in known:
-        raise ToolRetry(f"cluster {args.cluster!r} has no allocated cost; known clusters: {', '.join(known) or 'none'}",
-                        valid=known)
+    require_cluster(ctx, args.cluster)
     current = parse_window(ctx, args.current, cluster=args.cluster)
     baseline = parse_window(ctx, args.baseline, relative_to=current, cluster=args.cluster)
     out = NodePoolOutput(status="ok", cluster=args.cluster, current=current, baseline=baseline)

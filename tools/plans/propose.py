@@ -19,9 +19,10 @@ Plans on the same object merge into one; the result is ranked by savings, then r
 
 from __future__ import annotations
 
+from tools.clusters import known_clusters, require_cluster
 from tools.context import Context
 from tools.detectors.registry import run_detectors
-from tools.errors import InputError, ToolRetry
+from tools.errors import InputError
 from tools.plans.compose import merge_plans, rank_plans
 from tools.plans.from_explain import explain_plans
 from tools.plans.from_findings import finding_plan, with_findings
@@ -47,13 +48,11 @@ def propose_plans(ctx: Context, args: ProposeInput) -> ProposeOutput:
     Returns:
         Ranked plans plus the findings that could not become a plan (with the reason).
     """
-    known = [r[0] for r in ctx.db.execute(
-        "SELECT DISTINCT cluster FROM allocation_hours WHERE cluster <> '' ORDER BY 1").fetchall()]
+    known = known_clusters(ctx)
     if not known:
         return ProposeOutput(status="no_data", reason="no allocated cost; run `allot demo` or `allot ingest ...` first")
-    if args.cluster is not None and args.cluster not in known:
-        raise ToolRetry(f"cluster {args.cluster!r} has no allocated cost; known clusters: {', '.join(known)}",
-                        valid=known)
+    if args.cluster is not None:
+        require_cluster(ctx, args.cluster)
     out = ProposeOutput(status="ok")
     candidates: list[Plan] = []
     for cluster in [args.cluster] if args.cluster else known:
