@@ -7,10 +7,10 @@ boundaries). Parsing streams family by family; only samples of catalogue series
 (``tools.sources.metric_catalogue``) are kept and written as columnar (Parquet) batches that
 DuckDB loads in one statement, so memory stays bounded by one family plus one batch.
 
-One SQL ``GROUP BY`` then reduces the raw samples to the hourly-series relation of the
-contract (``avg``, ``max``, ``min``, ``last`` = value at the latest timestamp, ``samples`` per
-series and hour ``[H, H+1h)``) and :func:`tools.sources.history.build_history` fills the
-tables, once per cluster in the file.
+One SQL ``GROUP BY`` per metric, reading the batches in place, then reduces the raw samples to
+the hourly-series relation of the contract (``avg``, ``max``, ``min``, ``last`` = value at the
+latest timestamp, ``samples`` per series and hour ``[H, H+1h)``) and
+:func:`tools.sources.history.build_history` fills the tables, once per cluster in the file.
 
 Decisions: the cluster is ``cluster`` (the argument) else each series' ``cluster`` label; a
 sample without a timestamp is taken at the ingest time (a plain scrape), and the report says
@@ -32,6 +32,38 @@ from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
 log = logging.getLogger(__name__)
+
+
+def _reduce_hourly(ctx: Context, path: Path, files: list[str], cluster: str | None) -> int:
+    """Reduce the raw Parquet batches to ``_metrics_hourly``, one metric at a time.
+
+    Reading the batches in place and grouping one metric per statement bounds the hash table
+    by the largest metric (each batch holds few metrics, so the ``metric`` filter skips most
+    row groups) instead of copying every raw sample into a temp table and grouping them all at
+    once (19 GB RSS for one tier-M file). Returns the number of samples without a timestamp
+    (taken at the ingest time), for the report.
+    """
+    con = ctx.db
+    no_ts, no_cluster = con.execute(
+        "SELECT count(*) FILTER (isnan(ts)), count(*) FILTER (coalesce(?, labels['cluster']) IS NULL) "
+        "FROM read_parquet(?)", [cluster, files]).fetchone()
+    if no_cluster:
+        raise InputError(f"{path}: {no_cluster} samples have no `cluster` label; pass --cluster NAME")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _metrics_hourly (cluster VARCHAR, metric VARCHAR,
+                   labels MAP(VARCHAR, VARCHAR), hour TIMESTAMP, avg DOUBLE, max DOUBLE, min DOUBLE, last DOUBLE,
+                   samples BIGINT)""")
+    metrics = [r[0] for r in con.execute("SELECT DISTINCT metric FROM read_parquet(?) ORDER BY 1", [files]).fetchall()]
+    for metric in metrics:
+        con.execute(
+            """INSERT INTO _metrics_hourly
+               SELECT coalesce(?, labels['cluster']) AS cluster, metric, labels, date_trunc('hour', sampled_at) AS hour,
+                      avg(value) AS avg, max(value) AS max, min(value) AS min, arg_max(value, sampled_at) AS last,
+                      count(*) AS samples
+               FROM (SELECT metric, labels, value,
+                            CASE WHEN isnan(ts) THEN ?::TIMESTAMP ELSE to_timestamp(ts)::TIMESTAMP END AS sampled_at
+                     FROM read_parquet(?) WHERE metric = ? AND NOT isnan(value))  -- NaN: staleness markers
+               GROUP BY cluster, metric, labels, hour""", [cluster, ctx.clock(), files, metric])
+    return no_ts
 
 
 def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None) -> IngestReport:
@@ -68,23 +100,7 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
                 f"{path}: {parsed.families} metric families but none of the series allot reads (kube-state-metrics, "
                 "cAdvisor, kubelet volume stats, DCGM, Loki; see tools/sources/metric_catalogue.py)"
             )
-        con.execute("CREATE OR REPLACE TEMP TABLE _metrics_raw AS SELECT * FROM read_parquet(?)", [parsed.files])
-    no_ts, no_cluster = con.execute(
-        "SELECT count(*) FILTER (isnan(ts)), count(*) FILTER (coalesce(?, labels['cluster']) IS NULL) "
-        "FROM _metrics_raw", [cluster]).fetchone()
-    if no_cluster:
-        con.execute("DROP TABLE _metrics_raw")
-        raise InputError(f"{path}: {no_cluster} samples have no `cluster` label; pass --cluster NAME")
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _metrics_hourly AS
-           SELECT coalesce(?, labels['cluster']) AS cluster, metric, labels, date_trunc('hour', sampled_at) AS hour,
-                  avg(value) AS avg, max(value) AS max, min(value) AS min, arg_max(value, sampled_at) AS last,
-                  count(*) AS samples
-           FROM (SELECT metric, labels, value,
-                        CASE WHEN isnan(ts) THEN ?::TIMESTAMP ELSE to_timestamp(ts)::TIMESTAMP END AS sampled_at
-                 FROM _metrics_raw WHERE NOT isnan(value))  -- NaN: Prometheus staleness markers
-           GROUP BY ALL""", [cluster, ctx.clock()])
-    con.execute("DROP TABLE _metrics_raw")
+        no_ts = _reduce_hourly(ctx, path, parsed.files, cluster)
     clusters = [r[0] for r in con.execute("SELECT DISTINCT cluster FROM _metrics_hourly ORDER BY 1").fetchall()]
     report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None, files=[str(path)])
     try:
