@@ -75,7 +75,7 @@ def test_cli_json_is_the_tool_output(tmp_path):
     payload = json.loads(out.output)
     assert payload["status"] == "ok" and payload["findings"][0]["object"]["name"] == "web"
     assert payload["findings"][0]["monthly_savings"] == pytest.approx(62.09, abs=0.005)
-    table = CliRunner().invoke(app, ["waste", "--db", str(db)])
+    table = CliRunner().invoke(app, ["waste", "--db", str(db)], env={"COLUMNS": "200"})
     assert "over_requested" in table.output and "62.09" in table.output
 
 
