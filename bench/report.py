@@ -146,8 +146,9 @@ def render_tier(tier: dict) -> list[str]:
                   "Figures below are for that part of the tier, not the whole tier.", ""]
     lines.append(f"Run {tier['date']}, {tier['runs']} run(s) per stage, median (min–max). "
                  f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in tier['load_before'])}; "
-                 f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])} "
-                 f"(other engineers were using the same {m['cores']} cores).")
+                 f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])}"
+                 + (f" (other processes were using the same {m['cores']} cores)."
+                    if max(tier["load_before"][0], tier["load_after"][0]) > 1.0 else "."))
     lines.append("")
     if tier.get("carried_over"):
         lines += [f"Stages {', '.join(tier['carried_over'])}: figures of the previous run of this tier on the same "
