@@ -103,10 +103,11 @@ def stage_ingest_k8s(world: Path, db: Path, tier: str) -> dict:
             ingest_objects(ctx, folder.name, objects, spec_end)
         split["kubernetes_s"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        for path in sorted((world / "metrics").glob("*.om")):
-            if only and path.stem not in only:
+        for path in sorted((world / "metrics").glob("*.om*")):
+            cluster = path.name.split(".")[0]
+            if only and cluster not in only:
                 continue
-            ingest_metrics_file(ctx, path, cluster=path.stem)
+            ingest_metrics_file(ctx, path, cluster=cluster)
         split["history_s"] = time.perf_counter() - mark
     work = time.perf_counter() - started
     pod_hours = ctx.db.execute("SELECT count(*) FROM pod_hours").fetchone()[0]

@@ -5,6 +5,7 @@ Layout of ``out_dir``::
     billing/focus-<provider>-<account>.csv      FOCUS 1.2 (AWS, GCP) / 1.3 (Azure), hourly
     kubernetes/<cluster>/<kind>.json            kubectl get -A -o json List dumps (final snapshot)
     metrics/<cluster>.om                        OpenMetrics, one sample per series and hour
+                                                (<cluster>.om.gz with spec.metrics_gzip)
     ground_truth.json                           stories, controls, explain figures, bill totals
 
 Everything is a pure function of the spec: the same spec writes byte-identical files.
@@ -58,7 +59,7 @@ def generate_world(out_dir: Path | str, spec: WorldSpec | None = None) -> WorldF
         billing = [_to_parquet(p) for p in billing]
     log.info("demo: wrote %d billing rows", ledger.rows)
     kubernetes = write_snapshots(world, out / "kubernetes")
-    metrics = write_openmetrics(world, out / "metrics")
+    metrics = write_openmetrics(world, out / "metrics", compress=spec.metrics_gzip)
     truth = build_ground_truth(world, ledger)
     truth_path = out / "ground_truth.json"
     truth_path.write_text(truth.model_dump_json(indent=2) + "\n")

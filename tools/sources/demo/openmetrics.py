@@ -11,10 +11,16 @@ Pod limits, pod and namespace creation times come from the kubectl snapshot (the
 repeated hourly here). Writing is one pass over the world: each family's lines go to its own temporary file (series
 by series, hours in order), and the families are concatenated at the end. Memory stays
 bounded whatever the number of pods.
+
+With ``compress=True`` the file is ``<cluster>.om.gz``: every temporary file is already a gzip
+stream (level 1), and the result is the concatenation of those streams (a multi-member gzip
+file, which gzip, Python and DuckDB all read as one text), so a world larger than the disk's free
+space as plain text can still be written.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import tempfile
@@ -56,14 +62,16 @@ def _label_key(key: str) -> str:
 class Families:
     """One temporary file per metric; ``finish`` concatenates them in catalogue order."""
 
-    def __init__(self, tmp: Path, cluster: str, base_ts: int):
-        self.tmp, self.cluster, self.base = tmp, cluster, base_ts
+    def __init__(self, tmp: Path, cluster: str, base_ts: int, compress: bool = False):
+        self.tmp, self.cluster, self.base, self.compress = tmp, cluster, base_ts, compress
         self.files: dict[str, object] = {}
 
     def _file(self, metric: str):
         f = self.files.get(metric)
         if f is None:
-            f = self.files[metric] = (self.tmp / metric).open("w")
+            path = self.tmp / metric
+            f = gzip.open(path, "wt", compresslevel=1) if self.compress else path.open("w")
+            self.files[metric] = f
         return f
 
     def _prefix(self, metric: str, labels: dict) -> str:
@@ -95,7 +103,9 @@ class Families:
         self._file(metric).write("".join(lines))
 
     def finish(self, path: Path) -> None:
-        with path.open("w") as out:
+        """Concatenate the families in catalogue order, each after its metadata, then ``# EOF``."""
+        encode = (lambda text: gzip.compress(text.encode(), compresslevel=1)) if self.compress else str.encode
+        with path.open("wb") as out:
             for metric in ORDER:
                 f = self.files.get(metric)
                 if f is None:
@@ -103,27 +113,27 @@ class Families:
                 f.close()
                 family = family_of(metric)
                 kind = "counter" if metric in COUNTERS else "gauge"
-                out.write(f"# HELP {family} {metric} from the allot demo world.\n# TYPE {family} {kind}\n")
-                with (self.tmp / metric).open() as src:
+                out.write(encode(f"# HELP {family} {metric} from the allot demo world.\n# TYPE {family} {kind}\n"))
+                with (self.tmp / metric).open("rb") as src:
                     shutil.copyfileobj(src, out)
-            out.write("# EOF\n")
+            out.write(encode("# EOF\n"))
 
 
-def write_openmetrics(world: World, out_dir: Path) -> dict[str, Path]:
-    """Write ``<cluster>.om`` for every cluster; returns {cluster: path}."""
+def write_openmetrics(world: World, out_dir: Path, compress: bool = False) -> dict[str, Path]:
+    """Write ``<cluster>.om`` (``.om.gz`` with ``compress``) for every cluster; returns {cluster: path}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     spec = world.spec
     base = int((spec.start - EPOCH).total_seconds())
     paths = {}
     for c in world.clusters:
         with tempfile.TemporaryDirectory(prefix=f"allot-om-{c.name}-") as tmp:
-            fam = Families(Path(tmp), c.name, base)
+            fam = Families(Path(tmp), c.name, base, compress)
             _nodes(world, c, fam)
             _namespaces(world, c, fam)
             _workloads(world, c, fam)
             _storage(world, c, fam)
             _gpus(world, c, fam)
-            path = out_dir / f"{c.name}.om"
+            path = out_dir / (f"{c.name}.om.gz" if compress else f"{c.name}.om")
             fam.finish(path)
         paths[c.name] = path
     return paths

@@ -37,6 +37,7 @@ class WorldSpec(BaseModel):
         0.3, ge=0.0, le=1.0, description="Share of bulk pod capacity used by CronJob runs (Job churn)."
     )
     billing_format: Literal["csv", "parquet"] = Field("csv", description="FOCUS file format.")
+    metrics_gzip: bool = Field(False, description="Write the OpenMetrics history gzip-compressed (<cluster>.om.gz).")
 
     @property
     def hours(self) -> int:
@@ -64,7 +65,7 @@ class WorldSpec(BaseModel):
             "demo": {},
             "S": {"bulk_nodes_per_cluster": 12, "stories": True},
             "M": {"bulk_nodes_per_cluster": 325, "bulk_pods_per_node": 30},
-            "L": {"bulk_nodes_per_cluster": 1000, "bulk_pods_per_node": 33, "days": 42},
+            "L": {"bulk_nodes_per_cluster": 1000, "bulk_pods_per_node": 33, "days": 42, "metrics_gzip": True},
         }
         if name not in presets:
             raise ValueError(f"unknown world preset {name!r}; use one of {sorted(presets)}")

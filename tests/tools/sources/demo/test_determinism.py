@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from pathlib import Path
 
@@ -36,3 +37,11 @@ def test_regenerating_into_the_same_folder_replaces_it(tmp_path):
     stray.write_text("# EOF\n")
     generate_world(tmp_path, spec)
     assert not stray.exists()
+
+
+def test_gzip_history_holds_the_same_text(tmp_path, demo_world):
+    packed = generate_world(tmp_path / "gz", WorldSpec.preset("demo").model_copy(update={"metrics_gzip": True}))
+    assert sorted(p.name for p in packed.metrics.values()) == ["aks-web.om.gz", "eks-prod.om.gz", "gke-ml.om.gz"]
+    for cluster, plain in demo_world.metrics.items():
+        assert gzip.decompress(packed.metrics[cluster].read_bytes()) == plain.read_bytes()
+        assert packed.metrics[cluster].stat().st_size < plain.stat().st_size / 10
