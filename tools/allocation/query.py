@@ -130,22 +130,42 @@ def resolve_window(ctx: Context, text: str, cluster: str | None = None) -> tuple
     return w.start, w.end, w.describe()
 
 
-def _coverage(ctx: Context, where: str, params: list, keys: list[str]) -> tuple[float | None, dict[str, float]]:
-    label_sums = ", ".join("sum(a.cost) FILTER (WHERE nullif(o.labels[?::VARCHAR], '') IS NOT NULL)" for _ in keys)
-    row = ctx.db.execute(
-        f"""
-        SELECT sum(a.cost), sum(a.cost) FILTER (WHERE coalesce(o.owner, 'unowned') <> 'unowned'), {label_sums}
-        FROM allocation_hours a
-        LEFT JOIN workload_owners o ON o.cluster = a.cluster AND o.namespace = a.namespace
-             AND o.workload_kind = a.workload_kind AND o.workload_name = a.workload_name
-        WHERE a.bucket = 'workload' AND {where}
-        """,
-        keys + params,
-    ).fetchone()
-    total = row[0]
+def _window_sql(where: str, key_sql: str, label_keys: int) -> str:
+    """One pass over the window's ``allocation_hours`` rows: summed per workload and node pool
+    first, then joined to ``workload_owners`` (one row per workload, not per hour) and grouped by
+    the output key. Besides the cost columns each record carries its workload cost with an owner
+    and per label key (columns 16 and 17..), from which coverage is summed."""
+    sums = ", ".join(f"sum(a.{c}) AS {c}" for c in COMPONENTS)
+    outer = ", ".join(f"sum(a.{c})" for c in COMPONENTS)
+    labelled = "".join(
+        ", coalesce(sum(a.cost) FILTER (WHERE a.bucket = 'workload' AND nullif(o.labels[?::VARCHAR], '') IS NOT NULL), 0)"
+        for _ in range(label_keys))
+    return f"""
+        SELECT a.cluster, a.bucket, {key_sql} AS key, coalesce(o.owner, ''), coalesce(o.team, ''), {outer},
+               sum(a.cost), coalesce(sum(a.estimated_cost), 0),
+               coalesce(sum(a.pod_hours), 0), coalesce(sum(a.gpu_hours) FILTER (WHERE a.bucket <> 'idle'), 0),
+               coalesce(sum(a.cost) FILTER (WHERE a.bucket = 'workload' AND coalesce(o.owner, 'unowned') <> 'unowned'), 0)
+               {labelled}
+        FROM (SELECT a.cluster, a.bucket, a.namespace, a.workload_kind, a.workload_name, a.node_pool, {sums},
+                     sum(a.cost) AS cost, sum(a.cost) FILTER (WHERE a.estimated) AS estimated_cost,
+                     sum(a.pod_hours) AS pod_hours, sum(a.gpu_hours) AS gpu_hours
+              FROM allocation_hours a
+              WHERE {where}
+              GROUP BY a.cluster, a.bucket, a.namespace, a.workload_kind, a.workload_name, a.node_pool) a
+        LEFT JOIN workload_owners o ON a.bucket = 'workload' AND o.cluster = a.cluster
+             AND o.namespace = a.namespace AND o.workload_kind = a.workload_kind AND o.workload_name = a.workload_name
+        GROUP BY ALL
+        """
+
+
+def _coverage(records: list[tuple], keys: list[str]) -> tuple[float | None, dict[str, float]]:
+    """Owner and label coverage of the workload cost in ``records`` (see ``_window_sql``)."""
+    total = sum(r[12] for r in records if r[1] == "workload")
     if not total:
         return None, {}
-    return round((row[1] or 0) / total, 4), {k: round((v or 0) / total, 4) for k, v in zip(keys, row[2:])}
+    owned = sum(r[16] for r in records)
+    labelled = [sum(r[17 + i] for r in records) for i in range(len(keys))]
+    return round(owned / total, 4), {k: round(v / total, 4) for k, v in zip(keys, labelled)}
 
 
 def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
@@ -185,20 +205,9 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
         where += " AND a.cluster = ?"
         params.append(args.cluster)
     key_sql, key_params = _key_expr(args.by)
-    sums = ", ".join(f"sum(a.{c})" for c in COMPONENTS)
-    records = ctx.db.execute(
-        f"""
-        SELECT a.cluster, a.bucket, {key_sql} AS key, coalesce(o.owner, ''), coalesce(o.team, ''), {sums},
-               sum(a.cost), coalesce(sum(a.cost) FILTER (WHERE a.estimated), 0),
-               coalesce(sum(a.pod_hours), 0), coalesce(sum(a.gpu_hours) FILTER (WHERE a.bucket <> 'idle'), 0)
-        FROM allocation_hours a
-        LEFT JOIN workload_owners o ON a.bucket = 'workload' AND o.cluster = a.cluster
-             AND o.namespace = a.namespace AND o.workload_kind = a.workload_kind AND o.workload_name = a.workload_name
-        WHERE {where}
-        GROUP BY ALL
-        """,
-        key_params + params,
-    ).fetchall()
+    label_keys = list(dict.fromkeys(
+        list(OWNER_FIELDS) + ([args.by.split(":", 1)[1]] if args.by.startswith("label:") else [])))
+    records = ctx.db.execute(_window_sql(where, key_sql, len(label_keys)), key_params + label_keys + params).fetchall()
     if not records:
         return AllocateOutput(status="no_data", start=start, end=end, data_range=_data_range(ctx), **base,
                               message=f"no allocation rows in {label}")
@@ -210,7 +219,7 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
     shared_records = []
     for cluster, bucket, key, owner, team, *vals in records:
         parts = dict(zip(COMPONENTS, vals[:7]))
-        cost, estimated, pod_hours, gpu_hours = vals[7:]
+        cost, estimated, pod_hours, gpu_hours = vals[7:11]
         if bucket == "shared":
             shared[cluster] += cost
             shared_records.append((cluster, key, cost, estimated, pod_hours, gpu_hours))
@@ -233,14 +242,15 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
     kept = distribute_shared(list(entries.values()), dict(shared), policy, weights)
     for entry in entries.values():
         rows[entry.key].shared_cost += entry.received
+    direct_keys = set(rows)
     for cluster, key, cost, estimated, pod_hours, gpu_hours in shared_records:
         if cluster in kept:
             row = rows.setdefault(key, AllocationRow(key=key, cost=0.0))
             buckets[key].add("shared")
             row.shared_cost += cost
             row.estimated_cost += estimated
-        elif key not in rows:
-            continue        # distributed: its pod-hours belong to no output row
+        elif key not in direct_keys:
+            continue        # distributed: its pod-hours belong to no output row (whatever the record order)
         rows[key].pod_hours += pod_hours
         rows[key].gpu_hours += gpu_hours
     for key, row in rows.items():
@@ -248,10 +258,9 @@ def allocate_window(ctx: Context, args: AllocateInput) -> AllocateOutput:
         row.bucket = next(iter(buckets[key])) if len(buckets[key]) == 1 else "mixed"
         if owners.get(key):
             row.owner = max(owners[key].items(), key=lambda kv: kv[1])[0]
-    label_keys = list(OWNER_FIELDS) + ([args.by.split(":", 1)[1]] if args.by.startswith("label:") else [])
-    coverage, labels = _coverage(ctx, where, params, list(dict.fromkeys(label_keys)))
+    coverage, labels = _coverage(records, label_keys)
     total = sum(r.cost for r in rows.values())
-    estimated_total = sum(r[-3] for r in records)
+    estimated_total = sum(r[13] for r in records)
     ordered = sorted(rows.values(), key=lambda r: (-r.cost, r.key))
     return AllocateOutput(status="ok", start=start, end=end, total_cost=total, estimated_cost=estimated_total,
                           billed_cost=total - estimated_total, owner_coverage=coverage, label_coverage=labels,

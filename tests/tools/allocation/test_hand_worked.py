@@ -270,3 +270,25 @@ def test_no_data_is_not_zero(ctx):
     out = allocate_window(ctx, AllocateInput(window="2020-01-01..2020-01-02", by="namespace"))
     assert out.status == "no_data" and "2026-03-02" in out.data_range
     assert allocate_window(ctx, AllocateInput(window="all", cluster="nope")).status == "no_data"
+
+
+def test_visible_shared_row_counts_only_the_pod_hours_of_its_kept_clusters(ctx):
+    # prod's shared cost goes to team shop (weighted); cluster lab has no weighted team, so its
+    # kube-system cost stays visible, with lab's 2 kube-system pod-hours and none of prod's 1.
+    w = World(ctx.db)
+    build_hand_world(w)
+    h = hours(T0, 1)
+    w.cluster("lab")
+    w.node("lab", "l1", instance_id=None, instance_type="m5.xlarge", pool="lab", cpu=4, mem_gib=16, hours=h)
+    w.pod("lab", "kube-system", "dns-a", "l1", "Deployment", "dns", h, cpu=0.1, mem_gib=1)
+    w.pod("lab", "kube-system", "dns-b", "l1", "Deployment", "dns", h, cpu=0.1, mem_gib=1)
+    w.pod("lab", "research", "nb-1", "l1", "Deployment", "notebook", h, cpu=1, mem_gib=2)
+    rebuild_allocation(ctx)
+    for _ in range(3):
+        out = allocate_window(ctx, AllocateInput(window="all", by="namespace", shared_policy="weights",
+                                                 team_weights={"shop": 1}))
+        rows = {r.key: r for r in out.rows}
+        # lab's kube-system: 0.2 cores and 2 GiB at m5.xlarge's price (0.192) split 9*4 : 1*16
+        lab_shared = 0.192 * (36 / 52) * 0.2 / 4 + 0.192 * (16 / 52) * 2 / 16
+        assert rows["__shared__:kube-system"].shared_cost == pytest.approx(lab_shared)
+        assert rows["__shared__:kube-system"].pod_hours == 2
