@@ -1,9 +1,9 @@
 """Assembly of cost parts into ``allocation_hours`` buckets, and the shared-cost rules.
 
 Pod charges are grouped straight into ``allocation_hours`` (``pod_costs``); every other
-step inserts *parts* into ``_alloc_parts``, either a fixed bucket (``special`` = idle, shared,
-unowned_storage, unallocated, external) or a workload (``special`` NULL), and one final
-``GROUP BY`` adds them. Workloads map to buckets the same way in both (DESIGN.md rule 5):
+step returns a SELECT of *parts* (``PART_COLUMNS``), either a fixed bucket (``special`` = idle,
+shared, unowned_storage, unallocated, external) or a workload (``special`` NULL), and one final
+``GROUP BY`` over all of them (never materialised on their own) adds them. Workloads map to buckets the same way in both (DESIGN.md rule 5):
 
 * a workload in a namespace listed in ``settings.allocation.shared_namespaces`` becomes
   ``__shared__:<namespace>`` (bucket ``shared``, namespace kept, workload kind ``''``);
@@ -55,25 +55,22 @@ def bucket_columns(settings: AllocationSettings, alias: str) -> tuple[str, str, 
     return bucket, kind, name
 
 
-def create_parts_table(con: duckdb.DuckDBPyConnection) -> None:
-    costs = ", ".join(f"{c} DOUBLE" for c in COST_COLUMNS)
-    qty = ", ".join(f"{c} DOUBLE" for c in QUANTITY_COLUMNS)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _alloc_parts (
-            cluster VARCHAR, hour TIMESTAMP, special VARCHAR, namespace VARCHAR,
-            workload_kind VARCHAR, workload_name VARCHAR, node_pool VARCHAR, estimated BOOLEAN,
-            {costs}, {qty})
-        """
-    )
+PART_COLUMNS = (
+    ("cluster", "VARCHAR"), ("hour", "TIMESTAMP"), ("special", "VARCHAR"), ("namespace", "VARCHAR"),
+    ("workload_kind", "VARCHAR"), ("workload_name", "VARCHAR"), ("node_pool", "VARCHAR"), ("estimated", "BOOLEAN"),
+    *((c, "DOUBLE") for c in COST_COLUMNS + QUANTITY_COLUMNS),
+)
 
 
-def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
-    """Map ``_alloc_parts`` to buckets and add them to ``allocation_hours``."""
+def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, parts: list[str]) -> None:
+    """Map the parts (SELECTs with the columns of ``PART_COLUMNS``) to buckets and add them to
+    ``allocation_hours``."""
     bucket, kind, name = bucket_columns(settings, "p")
     cost_sums = ", ".join(f"sum({c})" for c in COST_COLUMNS)
     total = " + ".join(f"sum({c})" for c in COST_COLUMNS)
     qty_sums = ", ".join(f"sum({c})" for c in QUANTITY_COLUMNS)
+    typed = ", ".join(f"#{i}::{t} AS {c}" for i, (c, t) in enumerate(PART_COLUMNS, start=1))
+    union = " UNION ALL ".join(f"SELECT {typed} FROM ({sql})" for sql in parts)
     con.execute(
         f"""
         INSERT INTO allocation_hours
@@ -82,7 +79,7 @@ def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -
                    CASE WHEN p.special IS NOT NULL THEN p.special ELSE {bucket} END AS bucket,
                    CASE WHEN p.special IS NOT NULL THEN p.workload_kind ELSE {kind} END AS bucket_kind,
                    CASE WHEN p.special IS NOT NULL THEN p.workload_name ELSE {name} END AS bucket_name
-            FROM _alloc_parts p
+            FROM ({union}) p
         )
         SELECT cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated,
                {cost_sums}, {total}, {qty_sums}

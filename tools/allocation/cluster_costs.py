@@ -1,7 +1,8 @@
 """Cluster-level billed costs: volumes, load balancers, network, logging, control plane,
 untraceable cluster cost and out-of-cluster services (DESIGN.md rules 5 and 6).
 
-Each function inserts parts into ``_alloc_parts`` from ``billing_attribution``:
+Each function returns a SELECT of parts (the columns of ``buckets.PART_COLUMNS``) from
+``billing_attribution``; ``buckets.insert_parts`` adds them all up in one pass:
 
 * **Volumes**: disk row -> PV (``pvs.volume_id``) -> its claim (``pvs.claim_*``, else the PVC
   bound to it) -> the workloads of the pods mounting that PVC in that hour, split by their
@@ -37,7 +38,8 @@ def _bill(kind: str, cost: str) -> str:
     )
 
 
-def insert_volume_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
+def volume_parts(con: duckdb.DuckDBPyConnection, cost: str) -> str:
+    """Builds the mount and volume-cost temp tables; returns the volume parts' SELECT."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _alloc_mounts AS
@@ -72,22 +74,16 @@ def insert_volume_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
         JOIN n ON n.rid_l = vb.rid_l AND n.cluster = vb.cluster
         """
     )
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
-        WITH tot AS (SELECT cluster, hour, namespace, pvc, sum(w) AS w FROM _alloc_mounts
-                     GROUP BY cluster, hour, namespace, pvc)
+    return f"""
         SELECT v.cluster, v.hour, NULL, m.namespace, m.workload_kind, m.workload_name, '', FALSE,
                0, 0, 0, v.cost * m.w / t.w, 0, 0, 0, {_ZERO_QTY}
         FROM _alloc_volume_cost v
         JOIN _alloc_mounts m ON m.cluster = v.cluster AND m.hour = v.hour AND m.namespace = v.ns AND m.pvc = v.pvc
-        JOIN tot t ON t.cluster = v.cluster AND t.hour = v.hour AND t.namespace = v.ns AND t.pvc = v.pvc
+        JOIN (SELECT cluster, hour, namespace, pvc, sum(w) AS w FROM _alloc_mounts
+              GROUP BY cluster, hour, namespace, pvc) t
+          ON t.cluster = v.cluster AND t.hour = v.hour AND t.namespace = v.ns AND t.pvc = v.pvc
         WHERE t.w > 0
-        """
-    )
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
+        UNION ALL
         SELECT v.cluster, v.hour, 'unowned_storage', coalesce(v.ns, ''), '', '__unowned_storage__', '', FALSE,
                0, 0, 0, v.cost, 0, 0, 0, {_ZERO_QTY}
         FROM _alloc_volume_cost v
@@ -95,13 +91,10 @@ def insert_volume_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
                           WHERE m.cluster = v.cluster AND m.hour = v.hour AND m.namespace = v.ns
                             AND m.pvc = v.pvc AND m.w > 0)
         """
-    )
 
 
-def insert_load_balancer_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
+def load_balancer_parts(cost: str) -> str:
+    return f"""
         WITH lb AS (
             SELECT cluster, hour, lower(coalesce(resource_id, '')) AS rid_l,
                    lower(coalesce(resource_name, '')) AS rname_l, sum({cost}) AS cost
@@ -115,19 +108,16 @@ def insert_load_balancer_parts(con: duckdb.DuckDBPyConnection, cost: str) -> Non
         JOIN _alloc_lb_map m ON m.rid_l = lb.rid_l AND m.rname_l = lb.rname_l AND m.cluster = lb.cluster
         JOIN n ON n.rid_l = lb.rid_l AND n.rname_l = lb.rname_l AND n.cluster = lb.cluster
         """
-    )
 
 
-def insert_network_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
-    """Network rows split over the pod rows of ``allocation_hours`` by bytes sent."""
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
+def network_parts(cost: str) -> str:
+    """Network rows split over the pod rows of ``allocation_hours`` by bytes sent (one part per
+    sending row; ``insert_parts`` adds up a workload's rows of the hour)."""
+    return f"""
         WITH nb AS ({_bill('network', cost)}),
         senders AS (
-            SELECT cluster, hour, bucket, namespace, workload_kind, workload_name, sum(network_tx_bytes) AS tx
+            SELECT cluster, hour, bucket, namespace, workload_kind, workload_name, network_tx_bytes AS tx
             FROM allocation_hours WHERE network_tx_bytes > 0
-            GROUP BY cluster, hour, bucket, namespace, workload_kind, workload_name
         ),
         tx AS (SELECT cluster, hour, sum(tx) AS tx FROM senders GROUP BY cluster, hour)
         SELECT a.cluster, a.hour, CASE WHEN a.bucket = 'workload' THEN NULL ELSE a.bucket END,
@@ -142,13 +132,10 @@ def insert_network_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
         FROM nb
         WHERE NOT EXISTS (SELECT 1 FROM tx WHERE tx.cluster = nb.cluster AND tx.hour = nb.hour)
         """
-    )
 
 
-def insert_observability_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
+def observability_parts(cost: str) -> str:
+    return f"""
         WITH ob AS ({_bill('observability', cost)}),
         logs AS (SELECT cluster, hour, namespace, sum(log_bytes) AS b FROM namespace_log_hours
                  WHERE log_bytes > 0 GROUP BY cluster, hour, namespace),
@@ -164,14 +151,11 @@ def insert_observability_parts(con: duckdb.DuckDBPyConnection, cost: str) -> Non
         FROM ob
         WHERE NOT EXISTS (SELECT 1 FROM tot WHERE tot.cluster = ob.cluster AND tot.hour = ob.hour)
         """
-    )
 
 
-def insert_fixed_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
+def fixed_parts(cost: str) -> str:
     """Control plane, untraceable cluster cost, node rows without node data, external services."""
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
+    return f"""
         SELECT cluster, hour, 'shared', '', '', '__shared__:control-plane', '', FALSE,
                0, 0, 0, 0, 0, 0, cost, {_ZERO_QTY}
         FROM ({_bill('control_plane', cost)})
@@ -189,4 +173,3 @@ def insert_fixed_parts(con: duckdb.DuckDBPyConnection, cost: str) -> None:
         FROM billing_attribution WHERE kind = 'external'
         GROUP BY hour, coalesce(nullif(service_name, ''), 'unknown service')
         """
-    )

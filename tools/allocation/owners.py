@@ -109,12 +109,12 @@ def build_workload_owners(con: duckdb.DuckDBPyConnection, patterns: list[tuple[s
             FROM allocation_hours WHERE bucket = 'workload'
         ),
         pod_labels AS (
-            SELECT cluster, namespace, workload_kind, workload_name, labels
-            FROM (SELECT *, row_number() OVER (
-                      PARTITION BY cluster, namespace, workload_kind, workload_name
-                      ORDER BY coalesce(last_seen, first_seen, created_at) DESC NULLS LAST, pod DESC) AS rn
-                  FROM pods WHERE labels IS NOT NULL)
-            WHERE rn = 1
+            -- the most recently seen pod (pods with no time rank last), ties: the last pod name
+            SELECT cluster, namespace, workload_kind, workload_name,
+                   arg_max(labels, struct_pack(seen := coalesce(last_seen, first_seen, created_at, '-infinity'::TIMESTAMP),
+                                               pod := pod)) AS labels
+            FROM pods WHERE labels IS NOT NULL
+            GROUP BY cluster, namespace, workload_kind, workload_name
         ),
         yaml_match AS (
             SELECT w.cluster, w.namespace, arg_min(map(p.keys, p.vals), p.priority) AS labels

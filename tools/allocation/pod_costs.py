@@ -123,11 +123,9 @@ def _share(part: str, charged: str, alloc: str, used: str) -> str:
     )
 
 
-def insert_idle_parts(con: duckdb.DuckDBPyConnection) -> None:
-    """Idle parts (one per node-hour): what the pods on the node did not pay."""
-    con.execute(
-        f"""
-        INSERT INTO _alloc_parts
+def idle_parts() -> str:
+    """SELECT of the idle parts (one per node-hour): what the pods on the node did not pay."""
+    return f"""
         SELECT n.cluster, n.hour, 'idle', '', '', '__idle__', n.node_pool, n.estimated,
                n.cpu_cost - {_share('cpu_cost', 'u.s_cpu', 'n.cpu', 'u.s_cpu')},
                n.memory_cost - {_share('memory_cost', 'u.s_mem', 'n.mem_gib', 'u.s_mem')},
@@ -140,7 +138,6 @@ def insert_idle_parts(con: duckdb.DuckDBPyConnection) -> None:
         FROM _alloc_node_cost n
         LEFT JOIN _alloc_node_use u ON u.cluster = n.cluster AND u.node = n.node AND u.hour = n.hour
         """
-    )
 
 
 def unknown_node_pod_hours(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float]]:

@@ -25,19 +25,19 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from tools.allocation.attribution import build_billing_attribution
-from tools.allocation.buckets import create_parts_table, insert_parts
+from tools.allocation.buckets import insert_parts
 from tools.allocation.cluster_costs import (
-    insert_fixed_parts,
-    insert_load_balancer_parts,
-    insert_network_parts,
-    insert_observability_parts,
-    insert_volume_parts,
+    fixed_parts,
+    load_balancer_parts,
+    network_parts,
+    observability_parts,
+    volume_parts,
 )
 from tools.allocation.node_costs import build_node_costs, cost_column
 from tools.allocation.owners import build_workload_owners, load_owner_patterns
 from tools.allocation.pod_costs import (
     build_node_rates,
-    insert_idle_parts,
+    idle_parts,
     insert_pod_allocation,
     unknown_node_pod_hours,
 )
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 TEMP_TABLES = (
     "_alloc_resources", "_alloc_node_map", "_alloc_pv_map", "_alloc_lb_map", "_alloc_cluster_ids",
     "_alloc_targets", "_alloc_prices", "_alloc_node_bill", "_alloc_node_cost", "_alloc_node_unallocated",
-    "_alloc_node_rate", "_alloc_node_use", "_alloc_parts", "_alloc_mounts", "_alloc_volume_cost",
+    "_alloc_node_rate", "_alloc_node_use", "_alloc_mounts", "_alloc_volume_cost",
     "_alloc_owner_patterns",
 )
 
@@ -143,20 +143,15 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         step("attribution")
         build_node_costs(con, settings)
         step("node_costs")
-        create_parts_table(con)
         build_node_rates(con)
         step("node_rates")
         con.execute("DELETE FROM allocation_hours")
         insert_pod_allocation(con, settings)
         step("pod_allocation")
-        insert_idle_parts(con)
-        insert_volume_parts(con, cost)
-        insert_load_balancer_parts(con, cost)
-        insert_network_parts(con, cost)
-        insert_observability_parts(con, cost)
-        insert_fixed_parts(con, cost)
+        parts = [idle_parts(), volume_parts(con, cost), load_balancer_parts(cost), network_parts(cost),
+                 observability_parts(cost), fixed_parts(cost)]
         step("cluster_costs")
-        insert_parts(con, settings)
+        insert_parts(con, settings, parts)
         rows["allocation_hours"] = con.execute("SELECT count(*) FROM allocation_hours").fetchone()[0]
         step("allocation_hours")
         rows["workload_owners"] = build_workload_owners(con, patterns)
