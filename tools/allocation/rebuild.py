@@ -166,12 +166,14 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
             )
         for table in TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
+        step("caveats")
     except BaseException:
         if owns:
             con.execute("ROLLBACK")
         raise
     if owns:
         con.execute("COMMIT")
+        step("commit")
     billed = con.execute(f"SELECT coalesce(sum({cost}), 0) FROM billing_rows").fetchone()[0]
     allocated, estimated, first, last, pod_hours = con.execute(
         """
