@@ -35,7 +35,8 @@ class Context:
         """Open (creating and migrating if needed) the warehouse named by ``db_path`` or settings."""
         settings = settings or Settings()
         path = Path(db_path) if db_path is not None else settings.db
-        return cls(db=open_warehouse(path), settings=settings)
+        return cls(db=open_warehouse(path, settings.warehouse.memory_limit, settings.warehouse.temp_directory),
+                   settings=settings)
 
     def close(self) -> None:
         self.db.close()

@@ -60,11 +60,25 @@ class AllocationSettings(BaseModel):
     owners_file: Path | None = Field(None, description="owners.yaml mapping namespace patterns to owners.")
 
 
+class WarehouseSettings(BaseModel):
+    """How the DuckDB warehouse connection may use memory and disk."""
+
+    memory_limit: str = Field(
+        "3GB",
+        description="DuckDB memory_limit of the warehouse connection (e.g. 3GB, 512MB). Large ingests and "
+        "GROUP BYs spill to temp_directory beyond it instead of growing the process.",
+    )
+    temp_directory: Path | None = Field(
+        None, description="Where DuckDB spills; default: '<warehouse file>.tmp' beside the warehouse."
+    )
+
+
 class Settings(BaseSettings):
     """allot's settings. Every command reads them once and hands them on in a Context."""
 
     model_config = SettingsConfigDict(env_prefix="ALLOT_", env_nested_delimiter="__", extra="ignore")
 
     db: Path = Field(default_factory=default_db_path, description="The DuckDB warehouse file.")
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     allocation: AllocationSettings = Field(default_factory=AllocationSettings)
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)

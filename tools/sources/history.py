@@ -3,7 +3,11 @@
 Both history paths end here: the metrics-file ingest reduces raw samples to hourly series,
 the Prometheus ingest asks Prometheus for the same reductions. The input is any DuckDB
 relation (table or view) with the contract's columns
-``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)``.
+``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)`` and,
+optionally, ``series`` (BIGINT): an id per ``(metric, labels)``, so that the queries that
+follow one series through the hours (counter increases, series counts) key on an integer
+instead of a label map. The metrics-file ingest gives it (the run number of the series in the
+file); without it, ids are numbered here from the distinct ``(metric, labels)`` of the cluster.
 
 What happens, all in SQL and in one transaction:
 
@@ -89,9 +93,7 @@ def build_history(
     started = ctx.clock()
     report = IngestReport(source=source, cluster=cluster)
     with transaction(con) if own_transaction else nullcontext(con):
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
-            SELECT metric, labels, hour, avg, max, min, last, samples FROM {relation_name}
-            WHERE cluster = {_quote(cluster)}""")
+        _hourly_view(con, relation_name, cluster, "series" in columns)
         first, last, n = con.execute("SELECT min(hour), max(hour), count(*) FROM _h").fetchone()
         if not n:
             raise InputError(f"{relation_name}: no series for cluster {cluster!r}; check the `cluster` label "
@@ -106,11 +108,26 @@ def build_history(
         for table in (*STATE_TEMP_TABLES, "_hc", "_hgpu", "_hph"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("DROP VIEW _h")
+        con.execute("DROP TABLE IF EXISTS _h_numbered")
         record_run(con, report, started, ctx.clock())
     log.info("history for %s: %s", cluster, report.rows)
     if refresh:
         refresh_allocation(ctx)
     return report
+
+
+def _hourly_view(con, relation_name: str, cluster: str, has_series: bool) -> None:
+    """The view ``_h`` every history query reads: the cluster's rows, with a ``series`` id."""
+    where = f"WHERE cluster = {_quote(cluster)}"
+    if not has_series:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_numbered AS
+            SELECT r.*, i.series FROM (SELECT * FROM {relation_name} {where}) r
+            JOIN (SELECT metric, labels, row_number() OVER () AS series
+                  FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})) i
+            ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
+        relation_name, where = "_h_numbered", ""
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
+        SELECT metric, labels, series, hour, avg, max, min, last, samples FROM {relation_name} {where}""")
 
 
 def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
@@ -123,7 +140,7 @@ def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
             "endpoint, or export them with the file"
         )
     unattributed = con.execute(
-        """SELECT metric, count(DISTINCT labels) FROM _h
+        """SELECT metric, count(DISTINCT series) FROM _h
            WHERE list_contains(?, metric) AND (coalesce(labels['namespace'], '') = '' OR coalesce(labels['pod'], '') = '')
            GROUP BY 1 ORDER BY 1""", [list(_POD_LABELLED)]).fetchall()
     if unattributed:

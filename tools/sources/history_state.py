@@ -121,7 +121,9 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
             SELECT labels['namespace'] AS namespace, labels['pod'] AS pod,
                    arg_max(ksm_labels(labels), hour) FILTER (metric = 'kube_pod_labels') AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_pod_created'))::TIMESTAMP AS created_at,
-                   arg_max(labels['phase'], hour) FILTER (metric = 'kube_pod_status_phase' AND max > 0) AS phase
+                   -- the phase at the end of the latest hour (two phases can both be seen in it)
+                   arg_max(labels['phase'], (hour, last, labels['phase']))
+                       FILTER (metric = 'kube_pod_status_phase' AND max > 0) AS phase
             FROM _h WHERE metric IN ('kube_pod_labels', 'kube_pod_created', 'kube_pod_status_phase') GROUP BY 1, 2)
         SELECT ?::VARCHAR AS cluster, i.namespace, i.pod, i.uid, i.node,
                coalesce(e.owner_kind, nullif(i.created_by_kind, '<none>'), p.owner_kind) AS owner_kind,
@@ -234,8 +236,8 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
                    AS claim_namespace,
                arg_max(nullif(labels['name'], ''), hour) FILTER (metric = 'kube_persistentvolume_claim_ref')
                    AS claim_name,
-               arg_max(labels['phase'], hour) FILTER (metric = 'kube_persistentvolume_status_phase' AND max > 0)
-                   AS phase
+               arg_max(labels['phase'], (hour, last, labels['phase']))
+                   FILTER (metric = 'kube_persistentvolume_status_phase' AND max > 0) AS phase
         FROM _h WHERE metric IN ('kube_persistentvolume_info', 'kube_persistentvolume_capacity_bytes',
                                  'kube_persistentvolume_claim_ref', 'kube_persistentvolume_status_phase')
           AND labels['persistentvolume'] IS NOT NULL

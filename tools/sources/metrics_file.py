@@ -1,16 +1,24 @@
 """``allot ingest metrics FILE``: history from an OpenMetrics / Prometheus text file.
 
-The file is parsed with prometheus_client's own parsers, never by hand
-(:mod:`tools.sources.metrics_parse`: the OpenMetrics parser when the file ends with ``# EOF``,
-the classic text-format parser otherwise; large files in parallel chunks cut at family
-boundaries). Parsing streams family by family; only samples of catalogue series
-(``tools.sources.metric_catalogue``) are kept and written as columnar (Parquet) batches that
-DuckDB loads in one statement, so memory stays bounded by one family plus one batch.
+Two readers, one result. The fast path (:mod:`tools.sources.metrics_columnar`) has DuckDB read
+the lines and split the samples, parsing label text once per series; it accepts only a strict
+subset of the format, checked file-wide in SQL (sample shape, values and timestamps as the
+parser reads them, families, series order, ``# EOF``). Any file outside it, or one DuckDB
+cannot read as UTF-8 lines, is parsed whole by prometheus_client
+(:mod:`tools.sources.metrics_parse`), the parser of record, which also words every error
+(naming the line). ``fast=False`` forces the parser. Both give the same tables.
 
-One SQL ``GROUP BY`` per metric, reading the batches in place, then reduces the raw samples to
-the hourly-series relation of the contract (``avg``, ``max``, ``min``, ``last`` = value at the
-latest timestamp, ``samples`` per series and hour ``[H, H+1h)``) and
-:func:`tools.sources.history.build_history` fills the tables, once per cluster in the file.
+Both reduce the samples of catalogue series (``tools.sources.metric_catalogue``) to the
+hourly-series relation of the contract (``avg``, ``max``, ``min``, ``last`` = value at the
+latest timestamp, ``samples`` per series and hour ``[H, H+1h)``; NaN values are staleness
+markers and dropped). The fast path keys that reduction on an integer series id, and the
+relation ``_metrics_hourly`` is a view joining ``_metrics_series`` (one row per series, with
+its label map) to ``_metrics_hours`` (one row per series and hour): no label map is stored
+per series-hour. The parser path groups Parquet batches per metric (see :func:`_reduce_hourly`).
+:func:`tools.sources.history.build_history` then fills the tables, once per cluster in the file.
+
+Memory is bounded by the warehouse connection's ``memory_limit`` (``warehouse.memory_limit``
+setting); DuckDB spills the line table and the GROUP BYs beyond it to its temp directory.
 
 Decisions: the cluster is ``cluster`` (the argument) else each series' ``cluster`` label; a
 sample without a timestamp is taken at the ingest time (a plain scrape), and the report says
@@ -27,6 +35,7 @@ from tools.context import Context
 from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
+from tools.sources.metrics_columnar import read_hourly
 from tools.sources.metrics_parse import is_openmetrics, parse_file
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
@@ -66,23 +75,8 @@ def _reduce_hourly(ctx: Context, path: Path, files: list[str], cluster: str | No
     return no_ts
 
 
-def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None) -> IngestReport:
-    """Ingest kube-state-metrics, cAdvisor, kubelet, DCGM and Loki history from a metrics file.
-
-    Args:
-        ctx: the warehouse context.
-        path: an OpenMetrics (ending with ``# EOF``) or Prometheus text file; samples should carry
-            timestamps (seconds in OpenMetrics, milliseconds in the classic format).
-        cluster: the cluster name; else each series' ``cluster`` label.
-
-    Returns:
-        An IngestReport (one per file; rows summed over the clusters in the file).
-
-    Raises:
-        InputError: the file does not parse, holds no catalogue series, or names no cluster.
-    """
-    path = Path(path)
-    con = ctx.db
+def _parse_slow(ctx: Context, path: Path, cluster: str | None) -> int:
+    """The prometheus_client path: ``_metrics_hourly`` (a table keyed by label maps); returns untimed samples."""
     with tempfile.TemporaryDirectory(prefix="allot-metrics-") as tmp:
         try:
             openmetrics, parsed = parse_file(path, Path(tmp))
@@ -95,15 +89,77 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
         log.info("%s: %s, %d families, %d catalogue samples; skipped %s", path,
                  "OpenMetrics" if openmetrics else "Prometheus text", parsed.families, parsed.kept,
                  sorted(parsed.skipped))
-        if not parsed.kept:
-            raise InputError(
-                f"{path}: {parsed.families} metric families but none of the series allot reads (kube-state-metrics, "
-                "cAdvisor, kubelet volume stats, DCGM, Loki; see tools/sources/metric_catalogue.py)"
-            )
-        no_ts = _reduce_hourly(ctx, path, parsed.files, cluster)
-    clusters = [r[0] for r in con.execute("SELECT DISTINCT cluster FROM _metrics_hourly ORDER BY 1").fetchall()]
-    report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None, files=[str(path)])
+        _no_catalogue_series(path, parsed.kept, parsed.families)
+        return _reduce_hourly(ctx, path, parsed.files, cluster)
+
+
+def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
+    if not kept:
+        raise InputError(
+            f"{path}: {families} metric families but none of the series allot reads (kube-state-metrics, "
+            "cAdvisor, kubelet volume stats, DCGM, Loki; see tools/sources/metric_catalogue.py)"
+        )
+
+
+def _parse_fast(ctx: Context, path: Path, cluster: str | None) -> int | None:
+    """The DuckDB path: ``_metrics_hourly`` as a view over series and (series, hour) rows.
+
+    Returns the untimed samples, or None when the file is outside the strict subset
+    :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
+    """
+    openmetrics = is_openmetrics(path)
+    read = read_hourly(ctx.db, path, openmetrics, cluster, ctx.clock())
+    if isinstance(read, str):
+        log.info("%s: parsed with prometheus_client: %s", path, read)
+        return None
+    log.info("%s: %s read by DuckDB, %d metrics, %d catalogue series, %d catalogue samples; skipped %s", path,
+             "OpenMetrics" if openmetrics else "Prometheus text", read.families, read.series, read.kept,
+             sorted(read.skipped))
+    if not read.kept:
+        return None   # the parser's family count words the error
+    if read.no_cluster:
+        _drop_fast_tables(ctx)
+        raise InputError(f"{path}: {read.no_cluster} samples have no `cluster` label; pass --cluster NAME")
+    ctx.db.execute("""CREATE OR REPLACE TEMP VIEW _metrics_hourly AS
+        SELECT s.cluster, s.metric, s.labels, h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples
+        FROM _metrics_hours h JOIN _metrics_series s USING (series)""")
+    return read.untimed
+
+
+def _drop_fast_tables(ctx: Context) -> None:
+    ctx.db.execute("DROP VIEW IF EXISTS _metrics_hourly")
+    ctx.db.execute("DROP TABLE IF EXISTS _metrics_hours")
+    ctx.db.execute("DROP TABLE IF EXISTS _metrics_series")
+
+
+def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None, *,
+                        fast: bool = True) -> IngestReport:
+    """Ingest kube-state-metrics, cAdvisor, kubelet, DCGM and Loki history from a metrics file.
+
+    Args:
+        ctx: the warehouse context.
+        path: an OpenMetrics (ending with ``# EOF``) or Prometheus text file; samples should carry
+            timestamps (seconds in OpenMetrics, milliseconds in the classic format).
+        cluster: the cluster name; else each series' ``cluster`` label.
+        fast: read the file with DuckDB when it is in the strict subset (else, and with False,
+            prometheus_client parses it); both give the same tables.
+
+    Returns:
+        An IngestReport (one per file; rows summed over the clusters in the file).
+
+    Raises:
+        InputError: the file does not parse, holds no catalogue series, or names no cluster.
+    """
+    path = Path(path)
+    con = ctx.db
+    no_ts = _parse_fast(ctx, path, cluster) if fast else None
+    if no_ts is None:
+        _drop_fast_tables(ctx)
+        no_ts = _parse_slow(ctx, path, cluster)
     try:
+        clusters = [r[0] for r in con.execute("SELECT DISTINCT cluster FROM _metrics_hourly ORDER BY 1").fetchall()]
+        report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None,
+                              files=[str(path)])
         with transaction(con):  # every cluster of the file, or none
             parts = [build_history(ctx, name, "_metrics_hourly", source="metrics", refresh=False,
                                    own_transaction=False) for name in clusters]
@@ -113,9 +169,15 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
             report.caveats.extend(part.caveats)
             report.warnings.extend(part.warnings)
     finally:
-        con.execute("DROP TABLE IF EXISTS _metrics_hourly")
+        if _is_table(con, "_metrics_hourly"):
+            con.execute("DROP TABLE _metrics_hourly")
+        _drop_fast_tables(ctx)
     if no_ts:
         report.warnings.append(f"{no_ts} samples had no timestamp and were taken at the ingest time")
     refresh_allocation(ctx)
     return report
 
+
+def _is_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                            [name]).fetchone()[0])

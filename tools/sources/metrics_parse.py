@@ -1,9 +1,11 @@
-"""Parsing a metrics text file into catalogue samples, in parallel chunks, with prometheus_client.
+"""The parser path of ``allot ingest metrics``: prometheus_client, in parallel chunks.
 
-The parsing itself is prometheus_client's: the OpenMetrics parser for files ending with
-``# EOF``, the classic text-format parser otherwise. It is pure Python and the slowest step
-of a metrics ingest, so a large file is cut into chunks at family boundaries (a metadata
-line ``# HELP``/``# TYPE``/``# UNIT`` right after a sample line) and the chunks are parsed by
+Used for every file the DuckDB fast path (:mod:`tools.sources.metrics_columnar`) does not
+accept, for ``fast=False``, and so for every parse error message: prometheus_client is the
+parser of record. The OpenMetrics parser reads files ending with ``# EOF``, the classic
+text-format parser the others. It is pure Python (about 60k samples per second per core), so a
+large file is cut into chunks at family boundaries (a metadata line
+``# HELP``/``# TYPE``/``# UNIT`` right after a sample line) and the chunks are parsed by
 worker processes. Each worker streams its byte range line by line, feeds the parser segments of at most
 about :data:`SEGMENT_SAMPLES` samples (a large gauge or counter family is cut between series,
 see :func:`_segments`), keeps the samples of catalogue series and writes them as Parquet

@@ -13,12 +13,25 @@ from tools.warehouse.migrations import MIGRATIONS, apply_migrations
 __all__ = ["open_warehouse", "transaction", "MIGRATIONS", "apply_migrations"]
 
 
-def open_warehouse(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse at ``path`` (``:memory:`` for a throwaway one) and migrate it."""
+def open_warehouse(
+    path: Path | str, memory_limit: str | None = None, temp_directory: Path | str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse at ``path`` (``:memory:`` for a throwaway one) and migrate it.
+
+    ``memory_limit`` (DuckDB syntax, e.g. ``3GB``) bounds the connection's memory; beyond it
+    large joins, sorts and GROUP BYs spill to ``temp_directory`` (default ``<path>.tmp`` beside
+    the warehouse file) instead of growing the process.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+    if temp_directory is None and str(path) != ":memory:":
+        temp_directory = f"{path}.tmp"
+    if temp_directory is not None:
+        con.execute(f"SET temp_directory = '{str(temp_directory).replace(chr(39), chr(39) * 2)}'")
     apply_migrations(con)
     return con
 

@@ -1,0 +1,235 @@
+"""The DuckDB fast path of ``allot ingest metrics`` against prometheus_client, the parser of record.
+
+Every file is ingested twice, once read by DuckDB (``fast=True``) and once parsed by
+prometheus_client (``fast=False``), into two warehouses whose history tables must be equal
+row for row (``EXCEPT ALL`` both ways). Files outside the strict subset must take the parser
+path: then the parser's own error (naming the file) surfaces, or the same tables result.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import prometheus_client.openmetrics.parser as openmetrics_parser
+import pytest
+
+from tests.tools.sources import openmetrics_world
+from tools.context import Context
+from tools.errors import InputError
+from tools.settings import Settings
+from tools.sources import metrics_file
+from tools.sources.after_ingest import allocation_deferred
+from tools.sources.metrics_columnar import read_hourly
+from tools.sources.metrics_file import ingest_metrics_file
+
+FIXTURE = Path(__file__).parent / "data" / "three_hours.om"
+HISTORY_TABLES = ("nodes", "owner_edges", "pods", "namespaces", "workloads", "pod_volumes", "pvcs", "pvs", "hpas",
+                  "job_runs", "pod_hours", "container_hours", "node_hours", "volume_hours", "node_gpu_hours",
+                  "namespace_log_hours", "workload_spec_hours", "data_caveats")
+NOW = datetime(2026, 11, 20, 10, 17)
+
+
+@pytest.fixture
+def fast_reads(monkeypatch) -> list:
+    """What each fast-path attempt returned: a ColumnarResult, or the reason it deferred."""
+    seen: list = []
+
+    def spy(*args, **kwargs):
+        result = read_hourly(*args, **kwargs)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(metrics_file, "read_hourly", spy)
+    return seen
+
+
+def ingest(folder: Path, name: str, files: list[tuple[Path, str | None]], fast: bool) -> Path:
+    db = folder / f"{name}.duckdb"
+    ctx = Context.open(db, Settings())
+    ctx.clock = lambda: NOW
+    try:
+        with allocation_deferred(ctx):
+            for path, cluster in files:
+                ingest_metrics_file(ctx, path, cluster, fast=fast)
+    finally:
+        ctx.close()
+    return db
+
+
+def assert_same_history(tmp_path: Path, files: list[tuple[Path, str | None]]) -> dict[str, int]:
+    fast = ingest(tmp_path, "fast", files, fast=True)
+    slow = ingest(tmp_path, "slow", files, fast=False)
+    con = duckdb.connect(str(fast))
+    con.execute(f"ATTACH '{slow}' AS slow")
+    sizes = {}
+    for table in HISTORY_TABLES:
+        cols = "* EXCLUDE (recorded_at)" if table == "data_caveats" else "*"
+        for a, b in ((table, f"slow.{table}"), (f"slow.{table}", table)):
+            extra = con.execute(f"SELECT * FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}) LIMIT 3"
+                                ).fetchall()
+            assert not extra, f"{table}: rows of {a} not in {b}: {extra}"
+        sizes[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    con.close()
+    return sizes
+
+
+def test_hand_worked_file_same_tables_and_fast(tmp_path, fast_reads):
+    sizes = assert_same_history(tmp_path, [(FIXTURE, None)])
+    assert sizes["pod_hours"] == 8 and sizes["container_hours"] == 9
+    assert not isinstance(fast_reads[0], str), fast_reads[0]
+    assert fast_reads[0].kept == 102   # sample lines of the fixture, counted with grep below
+    assert fast_reads[0].kept == sum(1 for line in FIXTURE.read_text().splitlines()
+                                     if line and not line.startswith("#"))
+
+
+def test_openmetrics_world_same_tables_and_fast(tmp_path, fast_reads):
+    path = openmetrics_world.write(tmp_path / "world.om")
+    sizes = assert_same_history(tmp_path, [(path, None)])
+    assert sizes["pod_hours"] > 0 and sizes["node_gpu_hours"] > 0
+    assert all(not isinstance(r, str) for r in fast_reads), fast_reads
+
+
+def test_real_cadvisor_text_same_tables(tmp_path, shared_data, fast_reads):
+    sizes = assert_same_history(tmp_path, [(shared_data / "kubernetes" / "prometheus_metrics", "lab")])
+    assert sizes["pod_hours"] == 0
+    assert not isinstance(fast_reads[0], str), fast_reads[0]
+
+
+def test_demo_world_metrics_same_tables(tmp_path, demo_build, fast_reads):
+    folder = demo_build / "world" / "metrics"
+    files = [(path, path.stem) for path in sorted(folder.glob("*.om"))]
+    assert files
+    sizes = assert_same_history(tmp_path, files)
+    assert sizes["pod_hours"] > 1000
+    assert all(not isinstance(r, str) for r in fast_reads), fast_reads
+
+
+GOOD = """# HELP kube_node_info Node info.
+# TYPE kube_node_info gauge
+kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714523400
+kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714527000
+# TYPE kube_pod_labels gauge
+kube_pod_labels{cluster="c",namespace="ns",pod="p",label_team=%s} 1 1714523400
+# TYPE kube_pod_info gauge
+kube_pod_info{cluster="c",namespace="ns",pod="p",node="n1",created_by_kind="<none>",created_by_name="<none>"} 1 1714523400
+# TYPE container_cpu_usage_seconds counter
+container_cpu_usage_seconds_total{cluster="c",namespace="ns",pod="p",container="a",image="i"} 0 1714523400
+container_cpu_usage_seconds_total{cluster="c",namespace="ns",pod="p",container="a",image="i"} 7.5 1714527000
+# EOF
+"""
+
+
+def good(team: str = '"pay"') -> str:
+    return GOOD % team
+
+
+def test_escaped_label_values_give_the_parsers_map(tmp_path):
+    team = r'"a \"quoted\" \\ back\nslash \t"'
+    path = tmp_path / "escaped.om"
+    path.write_text(good(team))
+    con = duckdb.connect()
+    result = read_hourly(con, path, True, None, NOW)
+    assert not isinstance(result, str), result
+    fast = dict(con.execute("SELECT labels FROM _metrics_series WHERE metric = 'kube_pod_labels'").fetchone()[0])
+    families = {f.name: f for f in openmetrics_parser.text_string_to_metric_families(path.read_text())}
+    parsed = families["kube_pod_labels"].samples[0].labels
+    assert fast == parsed
+    assert parsed["label_team"] == 'a "quoted" \\ back\nslash \\t'
+
+
+def test_escaped_labels_same_tables(tmp_path):
+    path = tmp_path / "escaped.om"
+    path.write_text(good(r'"x\"y"'))
+    assert_same_history(tmp_path, [(path, None)])
+
+
+@pytest.mark.parametrize("name, text", [
+    ("exemplar", good().replace('7.5 1714527000', '7.5 1714527000 # {trace_id="abc"} 1.0')),
+    ("classic text, no # EOF", good().replace("# EOF\n", "").replace("1714523400", "1714523400000")
+     .replace("1714527000", "1714527000000").replace("container_cpu_usage_seconds counter",
+                                                     "container_cpu_usage_seconds_total counter")),
+    ("label order differs within a metric", good().replace(
+        'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714527000',
+        'kube_node_info{node="n1",cluster="c",provider_id="aws:///z/i-1"} 1 1714527000')),
+])
+def test_outside_the_subset_the_parser_reads_it(tmp_path, fast_reads, name, text):
+    path = tmp_path / "file.om"
+    path.write_text(text)
+    sizes = assert_same_history(tmp_path, [(path, None)])
+    assert sizes["nodes"] == 1
+    if name.startswith("classic"):
+        assert not isinstance(fast_reads[0], str), fast_reads[0]   # classic text is in the subset too
+    else:
+        assert isinstance(fast_reads[0], str)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("bad value", good().replace(" 7.5 ", " 7.5x ").encode(), "7.5x"),
+    ("line after # EOF", (good() + "\n").encode(), "after # EOF"),
+    ("not UTF-8", good().replace("pay", "p\udcffy").encode("utf-8", "surrogateescape"), "utf-8"),
+    ("family split in two", good().replace("# EOF\n", "# TYPE kube_node_info gauge\n"
+                                           'kube_node_info{cluster="c",node="n2"} 1 1714523400\n# EOF\n').encode(),
+     "kube_node_info"),
+    ("series split in two", good().replace(
+        'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714527000',
+        'kube_node_info{cluster="c",node="n2",provider_id="aws:///z/i-2"} 1 1714523400\n'
+        'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714527000').encode(),
+     "Invalid metric grouping"),
+    ("timestamps backwards", good().replace("7.5 1714527000", "7.5 1714520000").encode(), "backwards"),
+])
+def test_refused_files_fall_back_and_the_parser_words_the_error(tmp_path, fast_reads, name, data, message):
+    path = tmp_path / "bad.om"
+    path.write_bytes(data)
+    ctx = Context.open(tmp_path / "w.duckdb", Settings())
+    try:
+        with pytest.raises(InputError) as err:
+            ingest_metrics_file(ctx, path)
+        assert str(path) in str(err.value) and message.lower() in str(err.value).lower()
+        assert isinstance(fast_reads[0], str), fast_reads[0]
+        assert ctx.db.execute("SELECT count(*) FROM nodes").fetchone()[0] == 0
+        assert not ctx.db.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+    finally:
+        ctx.close()
+
+
+def test_missing_eof_is_classic_text_and_both_paths_agree(tmp_path, fast_reads):
+    # without a final `# EOF` the file is read as the classic text format (timestamps in ms)
+    path = tmp_path / "no-eof.prom"
+    path.write_text(good().replace("# EOF\n", ""))
+    assert_same_history(tmp_path, [(path, None)])
+    assert isinstance(fast_reads[0], str)   # a classic counter not named *_total: left to the parser
+
+
+def test_fast_path_forced_off(tmp_path, fast_reads):
+    ctx = Context.open(tmp_path / "w.duckdb", Settings())
+    try:
+        with allocation_deferred(ctx):
+            ingest_metrics_file(ctx, FIXTURE, fast=False)
+    finally:
+        ctx.close()
+    assert fast_reads == []
+
+
+def test_warehouse_memory_limit_and_spill_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALLOT_WAREHOUSE__MEMORY_LIMIT", "1GB")
+    ctx = Context.open(tmp_path / "w.duckdb", Settings())
+    try:
+        limit, temp = ctx.db.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    finally:
+        ctx.close()
+    assert limit in ("953.6 MiB", "1.0 GB", "1000.0 MB")   # DuckDB prints 10^9 bytes in binary units
+    assert temp == str(tmp_path / "w.duckdb") + ".tmp"
+
+
+def test_copy_of_fixture_is_unchanged(tmp_path):
+    # the fast path reads files in place and never writes beside them
+    copy = tmp_path / "three_hours.om"
+    shutil.copy(FIXTURE, copy)
+    con = duckdb.connect()
+    read_hourly(con, copy, True, None, NOW)
+    assert copy.read_bytes() == FIXTURE.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["three_hours.om"]
