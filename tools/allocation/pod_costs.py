@@ -34,7 +34,9 @@ _MEM_CHARGED = f"CASE WHEN memory_usage > memory_request THEN memory_usage ELSE 
 
 
 def build_node_rates(con: duckdb.DuckDBPyConnection) -> None:
-    """Pass 1: ``_alloc_node_use`` (charged per node-hour) and ``_alloc_node_rate``."""
+    """Pass 1: ``_alloc_node_use`` (charged per node-hour) and ``_alloc_node_rate``, whose
+    (node pool, estimated) pair is also numbered as ``pool_id`` (``_alloc_pools``), so that
+    pass 2 groups on one integer instead of a string and a flag."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _alloc_node_use AS
@@ -46,6 +48,7 @@ def build_node_rates(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _alloc_node_rate AS
+        WITH r AS (
         SELECT u.cluster, u.hour, u.node,
                coalesce(n.node_pool, nullif(kn.node_pool, ''), '') AS node_pool,
                coalesce(n.estimated, TRUE) AS estimated,
@@ -58,8 +61,12 @@ def build_node_rates(con: duckdb.DuckDBPyConnection) -> None:
         FROM _alloc_node_use u
         LEFT JOIN _alloc_node_cost n ON n.cluster = u.cluster AND n.node = u.node AND n.hour = u.hour
         LEFT JOIN nodes kn ON kn.cluster = u.cluster AND kn.node = u.node
+        )
+        SELECT *, dense_rank() OVER (ORDER BY node_pool, estimated) AS pool_id FROM r
         """
     )
+    con.execute("CREATE OR REPLACE TEMP TABLE _alloc_pools AS "
+                "SELECT DISTINCT pool_id, node_pool, estimated FROM _alloc_node_rate")
 
 
 def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
@@ -83,7 +90,7 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
                    CASE WHEN in_shared_ns OR shared_ds THEN '' ELSE p.workload_kind END AS workload_kind,
                    CASE WHEN in_shared_ns THEN '' WHEN shared_ds THEN '__shared__:daemonsets'
                         ELSE p.workload_name END AS workload_name,
-                   r.node_pool, r.estimated,
+                   r.pool_id,
                    {_CPU_CHARGED} AS cpu_chg, {_MEM_CHARGED} AS mem_chg, p.gpu_request * p.fraction AS gpu_chg,
                    r.cpu_rate, r.mem_rate, r.gpu_rate, p.fraction, p.cpu_request, p.memory_request,
                    p.cpu_usage, p.memory_usage, p.network_tx_bytes
@@ -91,7 +98,7 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
             JOIN _alloc_node_rate r ON r.cluster = p.cluster AND r.node = p.node AND r.hour = p.hour
         ),
         w AS (
-            SELECT cluster, hour, namespace, workload_kind, workload_name, node_pool, estimated,
+            SELECT cluster, hour, namespace, workload_kind, workload_name, pool_id,
                    sum(cpu_chg * cpu_rate) AS cpu_cost, sum(mem_chg * mem_rate) AS memory_cost,
                    sum(gpu_chg * gpu_rate) AS gpu_cost,
                    sum(fraction) AS pod_hours, sum(cpu_request * fraction) AS cpu_req,
@@ -100,7 +107,7 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
                    sum(cpu_chg) AS cpu_chg, sum(mem_chg) AS mem_chg, sum(gpu_chg) AS gpu_chg,
                    sum(CASE WHEN network_tx_bytes > 0 THEN network_tx_bytes END) AS tx
             FROM priced
-            GROUP BY cluster, hour, namespace, workload_kind, workload_name, node_pool, estimated
+            GROUP BY cluster, hour, namespace, workload_kind, workload_name, pool_id
         )
         SELECT cluster, hour,
                CASE WHEN workload_kind = '' AND (workload_name = '' OR workload_name = '__shared__:daemonsets')
@@ -111,7 +118,7 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
                node_pool, estimated, cpu_cost, memory_cost, gpu_cost, 0, 0, 0, 0,
                cpu_cost + memory_cost + gpu_cost,
                pod_hours, cpu_req, mem_req, cpu_use, mem_use, cpu_chg, mem_chg, gpu_chg, tx
-        FROM w
+        FROM w JOIN _alloc_pools USING (pool_id)
         """
     )
 

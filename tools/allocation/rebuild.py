@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 TEMP_TABLES = (
     "_alloc_resources", "_alloc_node_map", "_alloc_pv_map", "_alloc_lb_map", "_alloc_cluster_ids",
     "_alloc_targets", "_alloc_prices", "_alloc_node_bill", "_alloc_node_cost", "_alloc_node_unallocated",
-    "_alloc_node_rate", "_alloc_node_use", "_alloc_mounts", "_alloc_volume_cost",
+    "_alloc_node_rate", "_alloc_pools", "_alloc_node_use", "_alloc_mounts", "_alloc_volume_cost",
     "_alloc_owner_patterns",
 )
 
