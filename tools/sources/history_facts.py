@@ -75,14 +75,13 @@ def build_facts(
     counters = ", ".join(f"'{m}'" for m in COUNTERS)
     _exec(con, f"""
         CREATE OR REPLACE TEMP TABLE _hinc AS
-        SELECT metric, labels, series, hour,
-               CASE WHEN prev_hour = hour - INTERVAL 1 HOUR
-                    THEN CASE WHEN last >= prev_last THEN last - prev_last ELSE last END
-                    ELSE last - min END AS increase
-        FROM (SELECT metric, labels, series, hour, last, min,
-                     lag(hour) OVER w AS prev_hour, lag(last) OVER w AS prev_last
-              FROM _h WHERE metric IN ({counters})
-              WINDOW w AS (PARTITION BY series ORDER BY hour))""")
+        SELECT h.metric, h.labels, h.series, h.hour,
+               CASE WHEN p.hour IS NOT NULL
+                    THEN CASE WHEN h.last >= p.last THEN h.last - p.last ELSE h.last END
+                    ELSE h.last - h.min END AS increase
+        FROM (SELECT * FROM _h WHERE metric IN ({counters})) h
+        LEFT JOIN (SELECT series, hour, last FROM _h WHERE metric IN ({counters})) p
+               ON p.series = h.series AND p.hour = h.hour - INTERVAL 1 HOUR""")
 
     if "pod_hours" in replaced:
         _pod_and_container_hours(con, c)

@@ -56,7 +56,7 @@ from tools.sources.metric_catalogue import BY_NAME
 log = logging.getLogger(__name__)
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
 LABEL_ESCAPED = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
 VALUE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|NaN|\+Inf|-Inf"
 TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
@@ -115,27 +115,37 @@ def _lines_sql(path: Path, openmetrics: bool) -> str:
                         ELSE TRY_CAST(vt[1] AS DOUBLE) END AS value
             FROM d),
         x AS (
-            SELECT n, kind, s, ok, value, CASE WHEN ok AND t IS NOT NULL THEN {ts_double} END AS ts FROM c),
+            SELECT n, kind, s, ok, value, t IS NULL AS untimed, CASE WHEN ok AND t IS NOT NULL THEN {ts_double} END AS ts
+            FROM c),
+        h AS (
+            SELECT *, CASE WHEN kind = 'S' AND ok THEN coalesce(to_timestamp(ts)::TIMESTAMP, $now) END AS sampled_at
+            FROM x),
         r AS (
-            SELECT *, s IS DISTINCT FROM lag(s) OVER () AS run_start, lag(ts) OVER () AS prev_ts FROM x)
-        SELECT n, kind, CASE WHEN run_start THEN s END AS s, value, ts,
+            SELECT *, s IS DISTINCT FROM lag(s) OVER () AS run_start, lag(ts) OVER () AS prev_ts,
+                   lag(date_trunc('hour', sampled_at)) OVER () AS prev_hour
+            FROM h)
+        SELECT n, CASE WHEN run_start THEN s END AS s, value, sampled_at,
+               kind = 'S' AND untimed AS untimed,
                kind <> 'M' AND NOT {"FALSE" if openmetrics else "kind = 'B'"} AND NOT (ok AND value IS NOT NULL) AS bad,
                kind = 'S' AND NOT run_start AND NOT coalesce(ts > prev_ts, FALSE) AS bad_order,
-               sum(run_start::INTEGER) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
+               kind = 'S' AND NOT run_start AND date_trunc('hour', sampled_at) = prev_hour AS same_hour,
+               sum(run_start::INTEGER) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)::BIGINT AS run
         FROM r"""
 
 
-def _scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool) -> None:
+def _scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> None:
     """The one pass over the file, in order: ``_mc_lines`` (a row per line, the series text on
     the first line of each run only), then ``_mc_runs``, a row per run with its checks."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_lines AS {_lines_sql(path, openmetrics)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_lines AS {_lines_sql(path, openmetrics)}", {"now": now})
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _mc_runs AS
-        SELECT run, any_value(kind) AS kind, any_value(s) AS s, min(n) AS first_n, max(n) AS last_n,
-               count(*) AS lines, count(*) FILTER (bad) AS bad_lines, count(*) FILTER (bad_order) AS bad_order,
-               count(*) FILTER (kind = 'S' AND ts IS NULL) AS untimed,
-               bool_or(isnan(value) OR value < 0) AS negative_or_nan
-        FROM _mc_lines GROUP BY run""")
+        SELECT run, CASE WHEN s IS NULL THEN 'B' WHEN starts_with(s, '#') THEN 'M' ELSE 'S' END AS kind, s,
+               first_n, last_n, lines, bad_lines, bad_order, same_hour, untimed, negative_or_nan
+        FROM (SELECT run, any_value(s) AS s, min(n) AS first_n, max(n) AS last_n, count(*) AS lines,
+                     count(*) FILTER (bad) AS bad_lines, count(*) FILTER (bad_order) AS bad_order,
+                     count(*) FILTER (same_hour) AS same_hour, count(*) FILTER (untimed) AS untimed,
+                     bool_or(isnan(value) OR value < 0) AS negative_or_nan
+              FROM _mc_lines GROUP BY run)""")
 
 
 def _fail(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> bool:
@@ -164,11 +174,20 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
                      CASE WHEN NOT contains(s, '{{') OR s[strpos(s, '{{') + 1:-2] = '' THEN []::VARCHAR[]
                           ELSE string_split(s[strpos(s, '{{') + 1:-2] || ',', '",')[:-2] END AS terms
               FROM _mc_runs WHERE kind = 'S')""")
-    plain = f"^{NAME}(\\{{({LABEL}(,{LABEL})*)?\\}})?$"
+    # plain label text is checked with string functions per series and a regex per distinct
+    # metric and key list: quotes only around values (two per label), `key="` at each label
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
-    n = con.execute("""SELECT count(*) FROM _mc_series
-                       WHERE NOT CASE WHEN escaped THEN regexp_full_match(s, ?) ELSE regexp_full_match(s, ?) END""",
-                    [escaped, plain]).fetchone()[0]
+    n = con.execute(f"""SELECT count(*) FROM _mc_series WHERE CASE WHEN escaped THEN NOT regexp_full_match(s, '{escaped}')
+                        ELSE NOT (length(s) - length(replace(s, '"', '')) = 2 * len(terms)
+                                  AND (NOT contains(s, '{{') OR s = metric || '{{}}' OR ends_with(s, '"}}'))
+                                  AND coalesce(list_bool_and(list_transform(terms, lambda t: strpos(t, '=') > 1
+                                                                            AND strpos(t, '="') = strpos(t, '='))),
+                                               TRUE)) END""").fetchone()[0]
+    n += con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT metric FROM _mc_series)
+                         WHERE NOT regexp_full_match(metric, '{NAME}')""").fetchone()[0]
+    n += con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT unnest(keys) AS k FROM
+                                              (SELECT DISTINCT keys FROM _mc_series WHERE NOT escaped))
+                         WHERE NOT regexp_full_match(k, '{LABEL_NAME}')""").fetchone()[0]
     if n:
         return f"{n} series outside the strict label grammar"
     if _fail(con, """SELECT count(*) FROM _mc_series WHERE NOT escaped AND (len(list_distinct(keys)) <> len(keys)
@@ -283,17 +302,29 @@ def _series_table(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
               WHERE list_contains(?, s.metric))""", [cluster, sorted(BY_NAME)])
 
 
-def _hours_table(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    """Samples of catalogue series reduced per (series, hour), from ``_mc_lines``."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _metrics_hours AS
-        SELECT run AS series, date_trunc('hour', sampled_at) AS hour, avg(value) AS avg, max(value) AS max,
-               min(value) AS min, arg_max(value, sampled_at) AS last, count(*) AS samples
-        FROM (SELECT run, value, CASE WHEN ts IS NULL THEN ?::TIMESTAMP ELSE to_timestamp(ts)::TIMESTAMP END
-                                     AS sampled_at
-              FROM _mc_lines
-              WHERE kind = 'S' AND NOT isnan(value) AND run IN (SELECT series FROM _metrics_series))
-        GROUP BY 1, 2""", [now])
+def _hours_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Samples of catalogue series reduced per (series, hour), from ``_mc_lines``.
+
+    Runs are in time order, so when no run has two samples in one hour (``same_hour``; the
+    common case of one sample per series and hour) each sample is its own hourly row and the
+    ``GROUP BY`` is skipped: one value is its own average, maximum, minimum and last.
+    """
+    catalogue_only = _fail(con, """SELECT (SELECT count(*) FROM _metrics_series)
+                                          = (SELECT count(*) FROM _mc_runs WHERE kind = 'S')""")
+    where = "sampled_at IS NOT NULL AND NOT isnan(value)" + (
+        "" if catalogue_only else " AND run IN (SELECT series FROM _metrics_series)")
+    if _fail(con, "SELECT sum(same_hour) > 0 FROM _mc_runs"):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _metrics_hours AS
+            SELECT run AS series, date_trunc('hour', sampled_at) AS hour, avg(value) AS avg, max(value) AS max,
+                   min(value) AS min, arg_max(value, sampled_at) AS last, count(*) AS samples
+            FROM _mc_lines WHERE {where} GROUP BY 1, 2""")
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _metrics_hours AS
+            SELECT run AS series, date_trunc('hour', sampled_at) AS hour, value AS avg, value AS max, value AS min,
+                   value AS last, 1::BIGINT AS samples
+            FROM _mc_lines WHERE {where}""")
 
 
 def read_hourly(
@@ -306,7 +337,7 @@ def read_hourly(
         nothing is created and the caller parses the file with prometheus_client.
     """
     try:
-        _scan_runs(con, path, openmetrics)
+        _scan_runs(con, path, openmetrics, now)
     except duckdb.Error as err:       # not UTF-8, a carriage return, an unreadable file
         return f"DuckDB cannot read it as lines ({str(err).splitlines()[0]})"
     try:
@@ -323,7 +354,7 @@ def read_hourly(
             "coalesce(sum(lines) FILTER (cluster IS NULL), 0) FROM _metrics_series").fetchone()
         result.skipped = {m for m in names or [] if m not in BY_NAME}
         if result.kept and not result.no_cluster:
-            _hours_table(con, now)
+            _hours_table(con)
         return result
     finally:
         for table in ("_mc_lines", "_mc_runs", "_mc_series", "_mc_escaped", "_mc_meta", "_mc_blocks", "_mc_families"):

@@ -233,3 +233,31 @@ def test_copy_of_fixture_is_unchanged(tmp_path):
     read_hourly(con, copy, True, None, NOW)
     assert copy.read_bytes() == FIXTURE.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["three_hours.om"]
+
+
+NODE = 'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"}'
+
+
+@pytest.mark.parametrize("variant", [
+    'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1",}',      # trailing comma
+    'kube_node_info{cluster="c", node="n1",provider_id="aws:///z/i-1"}',      # blank after a comma
+    'kube_node_info{cluster="c",node=n1,provider_id="aws:///z/i-1"}',         # unquoted value
+    'kube_node_info{cluster="c",node="n"1",provider_id="aws:///z/i-1"}',      # quote inside a value
+    'kube_node_info{cluster="c",node="n1",node="n2",provider_id="x"}',        # label named twice
+    'kube_node_info{cluster="c",__node="n1",provider_id="x"}',                # reserved label name
+    'kube_node_info{cluster="c",node="n1=a,b{c}",provider_id="x"}',           # = , { } inside a value
+    'kube_node_info{cluster="c",node="n1} x",provider_id="x"}',               # "} " inside a value
+])
+def test_label_text_variants_agree_with_the_parser(tmp_path, variant):
+    path = tmp_path / "variant.om"
+    path.write_text(good().replace(NODE, variant))
+    outcomes = []
+    for fast in (True, False):
+        try:
+            ingest(tmp_path / ("fast" if fast else "slow"), "w", [(path, None)], fast)
+            outcomes.append("ok")
+        except InputError as err:
+            outcomes.append(str(err))
+    assert outcomes[0] == outcomes[1]
+    if outcomes[0] == "ok":
+        assert_same_history(tmp_path, [(path, None)])
