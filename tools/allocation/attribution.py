@@ -142,7 +142,7 @@ def build_billing_attribution(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute ``billing_attribution`` from ``billing_rows``; returns the rows written."""
     build_resource_maps(con)
     con.execute("DELETE FROM billing_attribution")
-    con.execute(
+    return con.execute(
         f"""
         INSERT INTO billing_attribution
             (cluster, hour, kind, resource_id, resource_name, service_name, billed_cost, effective_cost)
@@ -180,5 +180,4 @@ def build_billing_attribution(con: duckdb.DuckDBPyConnection) -> int:
         FROM shared
         GROUP BY cluster, hour, kind, resource_id, resource_name, service_name
         """
-    )
-    return con.execute("SELECT count(*) FROM billing_attribution").fetchone()[0]
+    ).fetchone()[0]     # an INSERT returns the number of rows it wrote

@@ -62,16 +62,16 @@ PART_COLUMNS = (
 )
 
 
-def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, parts: list[str]) -> None:
+def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, parts: list[str]) -> int:
     """Map the parts (SELECTs with the columns of ``PART_COLUMNS``) to buckets and add them to
-    ``allocation_hours``."""
+    ``allocation_hours``; returns the rows written."""
     bucket, kind, name = bucket_columns(settings, "p")
     cost_sums = ", ".join(f"sum({c})" for c in COST_COLUMNS)
     total = " + ".join(f"sum({c})" for c in COST_COLUMNS)
     qty_sums = ", ".join(f"sum({c})" for c in QUANTITY_COLUMNS)
     typed = ", ".join(f"#{i}::{t} AS {c}" for i, (c, t) in enumerate(PART_COLUMNS, start=1))
     union = " UNION ALL ".join(f"SELECT {typed} FROM ({sql})" for sql in parts)
-    con.execute(
+    return con.execute(
         f"""
         INSERT INTO allocation_hours
         WITH mapped AS (
@@ -86,4 +86,4 @@ def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, p
         FROM mapped
         GROUP BY cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated
         """
-    )
+    ).fetchone()[0]

@@ -32,10 +32,12 @@ def cost_column(settings: AllocationSettings) -> str:
 
 
 def load_prices(con: duckdb.DuckDBPyConnection) -> None:
+    rows = price_rows()
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _alloc_prices (instance_type VARCHAR, hourly DOUBLE, gpu_share DOUBLE)"
+        "CREATE OR REPLACE TEMP TABLE _alloc_prices AS "
+        "SELECT unnest(?::VARCHAR[]) AS instance_type, unnest(?::DOUBLE[]) AS hourly, unnest(?::DOUBLE[]) AS gpu_share",
+        [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
     )
-    con.executemany("INSERT INTO _alloc_prices VALUES (?, ?, ?)", price_rows())
 
 
 def build_node_costs(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:

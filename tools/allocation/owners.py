@@ -101,7 +101,7 @@ def build_workload_owners(con: duckdb.DuckDBPyConnection, patterns: list[tuple[s
     team, team_src = pick("team")
     others = ", ".join(pick(f)[0] for f in OWNER_FIELDS[2:])
     con.execute("DELETE FROM workload_owners")
-    con.execute(
+    return con.execute(
         f"""
         INSERT INTO workload_owners
         WITH wl AS (
@@ -145,5 +145,4 @@ def build_workload_owners(con: duckdb.DuckDBPyConnection, patterns: list[tuple[s
                map_concat(yaml_l, namespace_l, controller_l, pod_l)
         FROM src
         """
-    )
-    return con.execute("SELECT count(*) FROM workload_owners").fetchone()[0]
+    ).fetchone()[0]     # an INSERT returns the number of rows it wrote

@@ -69,17 +69,17 @@ def build_node_rates(con: duckdb.DuckDBPyConnection) -> None:
                 "SELECT DISTINCT pool_id, node_pool, estimated FROM _alloc_node_rate")
 
 
-def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> None:
+def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSettings) -> int:
     """Pass 2: every pod-hour priced at its node-hour's rates and grouped straight into
     ``allocation_hours`` per bucket, workload, node pool and hour.
 
     Shared workloads are grouped under constant keys (kind ``''``, name ``''`` for a shared
     namespace, ``__shared__:daemonsets`` for DaemonSets) so that no string is built per row;
-    the names are completed on the grouped rows.
+    the names are completed on the grouped rows. Returns the rows written.
     """
     shared_ns = shared_namespace_test(settings, "p")
     ds = "p.workload_kind = 'DaemonSet'" if settings.daemonsets_shared else "FALSE"
-    con.execute(
+    return con.execute(
         f"""
         INSERT INTO allocation_hours
         WITH flagged AS (
@@ -120,7 +120,7 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
                pod_hours, cpu_req, mem_req, cpu_use, mem_use, cpu_chg, mem_chg, gpu_chg, tx
         FROM w JOIN _alloc_pools USING (pool_id)
         """
-    )
+    ).fetchone()[0]
 
 
 def _share(part: str, charged: str, alloc: str, used: str) -> str:

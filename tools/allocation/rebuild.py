@@ -113,9 +113,12 @@ def _caveats(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
 
 def _ensure_amended_columns(con: duckdb.DuckDBPyConnection) -> None:
     """Warehouses created before migration 0004 was amended (pre-release) lack two columns."""
+    present = set(con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal "
+        "AND (table_name, column_name) IN (('allocation_hours', 'network_tx_bytes'), "
+        "('billing_attribution', 'resource_name'))").fetchall())
     for table, column in (("allocation_hours", "network_tx_bytes"), ("billing_attribution", "resource_name")):
-        if not con.execute("SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-                           [table, column]).fetchone():
+        if (table, column) not in present:
             log.warning("adding %s.%s to a warehouse created before migration 0004 had it", table, column)
             con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {'DOUBLE' if column == 'network_tx_bytes' else 'VARCHAR'}")
 
@@ -146,13 +149,12 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         build_node_rates(con)
         step("node_rates")
         con.execute("DELETE FROM allocation_hours")
-        insert_pod_allocation(con, settings)
+        written = insert_pod_allocation(con, settings)
         step("pod_allocation")
         parts = [idle_parts(), volume_parts(con, cost), load_balancer_parts(cost), network_parts(cost),
                  observability_parts(cost), fixed_parts(cost)]
         step("cluster_costs")
-        insert_parts(con, settings, parts)
-        rows["allocation_hours"] = con.execute("SELECT count(*) FROM allocation_hours").fetchone()[0]
+        rows["allocation_hours"] = written + insert_parts(con, settings, parts)
         step("allocation_hours")
         rows["workload_owners"] = build_workload_owners(con, patterns)
         step("owners")
@@ -175,15 +177,14 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         con.execute("COMMIT")
         step("commit")
     billed = con.execute(f"SELECT coalesce(sum({cost}), 0) FROM billing_rows").fetchone()[0]
-    allocated, estimated, first, last, pod_hours = con.execute(
+    allocated, estimated, first, last, pod_hours, clusters = con.execute(
         """
         SELECT coalesce(sum(cost) FILTER (WHERE NOT estimated), 0), coalesce(sum(cost) FILTER (WHERE estimated), 0),
-               min(hour), max(hour), coalesce(sum(pod_hours), 0)
+               min(hour), max(hour), coalesce(sum(pod_hours), 0),
+               coalesce(list(DISTINCT cluster ORDER BY cluster) FILTER (WHERE cluster <> ''), [])
         FROM allocation_hours
         """
     ).fetchone()
-    clusters = [r[0] for r in con.execute(
-        "SELECT DISTINCT cluster FROM allocation_hours WHERE cluster <> '' ORDER BY 1").fetchall()]
     summary = AllocationSummary(
         cost_basis=settings.cost_basis, billed_total=billed, allocated_total=allocated,
         estimated_total=estimated, difference=allocated - billed, first_hour=first, last_hour=last,
