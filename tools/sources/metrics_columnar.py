@@ -336,6 +336,8 @@ def read_hourly(
         The counts, or the reason (a short phrase) the file is outside the strict subset; then
         nothing is created and the caller parses the file with prometheus_client.
     """
+    if not con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]:
+        return "the connection does not keep lines in file order (preserve_insertion_order is off)"
     try:
         _scan_runs(con, path, openmetrics, now)
     except duckdb.Error as err:       # not UTF-8, a carriage return, an unreadable file

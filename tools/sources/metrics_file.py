@@ -152,12 +152,14 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     """
     path = Path(path)
     con = ctx.db
-    no_ts = _parse_fast(ctx, path, cluster) if fast else None
-    if no_ts is None:
-        _drop_fast_tables(ctx)
-        no_ts = _parse_slow(ctx, path, cluster)
     try:
-        clusters = [r[0] for r in con.execute("SELECT DISTINCT cluster FROM _metrics_hourly ORDER BY 1").fetchall()]
+        no_ts = _parse_fast(ctx, path, cluster) if fast else None
+        series = "_metrics_series"   # one row per series: cheaper to list clusters from than the hourly rows
+        if no_ts is None:
+            _drop_fast_tables(ctx)
+            no_ts = _parse_slow(ctx, path, cluster)
+            series = "_metrics_hourly"
+        clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {series} ORDER BY 1").fetchall()]
         report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None,
                               files=[str(path)])
         with transaction(con):  # every cluster of the file, or none
