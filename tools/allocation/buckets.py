@@ -58,19 +58,27 @@ def bucket_columns(settings: AllocationSettings, alias: str) -> tuple[str, str, 
 PART_COLUMNS = (
     ("cluster", "VARCHAR"), ("hour", "TIMESTAMP"), ("special", "VARCHAR"), ("namespace", "VARCHAR"),
     ("workload_kind", "VARCHAR"), ("workload_name", "VARCHAR"), ("node_pool", "VARCHAR"), ("estimated", "BOOLEAN"),
-    *((c, "DOUBLE") for c in COST_COLUMNS + QUANTITY_COLUMNS),
+    *((c, "DOUBLE") for c in COST_COLUMNS),
 )
 
 
-def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, parts: list[str]) -> int:
-    """Map the parts (SELECTs with the columns of ``PART_COLUMNS``) to buckets and add them to
-    ``allocation_hours``; returns the rows written."""
+def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, idle: str, parts: list[str]) -> int:
+    """Add the parts to ``allocation_hours``; returns the rows written.
+
+    ``idle`` is a SELECT of idle parts (``PART_COLUMNS`` and then ``QUANTITY_COLUMNS``: the
+    capacity nobody was charged for), grouped per node pool; ``parts`` are SELECTs with the
+    columns of ``PART_COLUMNS`` (money only), mapped to buckets and grouped. The two never
+    share a row key (bucket ``idle`` is only theirs), so each is grouped on its own, and the
+    large cost-only group carries no quantity columns."""
     bucket, kind, name = bucket_columns(settings, "p")
     cost_sums = ", ".join(f"sum({c})" for c in COST_COLUMNS)
     total = " + ".join(f"sum({c})" for c in COST_COLUMNS)
     qty_sums = ", ".join(f"sum({c})" for c in QUANTITY_COLUMNS)
+    no_qty = ", ".join(f"NULL AS {c}" for c in QUANTITY_COLUMNS)
     typed = ", ".join(f"#{i}::{t} AS {c}" for i, (c, t) in enumerate(PART_COLUMNS, start=1))
     union = " UNION ALL ".join(f"SELECT {typed} FROM ({sql})" for sql in parts)
+    idle_typed = ", ".join(f"#{i}::{t} AS {c}" for i, (c, t) in enumerate(
+        PART_COLUMNS + tuple((q, "DOUBLE") for q in QUANTITY_COLUMNS), start=1))
     return con.execute(
         f"""
         INSERT INTO allocation_hours
@@ -81,8 +89,13 @@ def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, p
                    CASE WHEN p.special IS NOT NULL THEN p.workload_name ELSE {name} END AS bucket_name
             FROM ({union}) p
         )
-        SELECT cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated,
+        SELECT cluster, hour, special, namespace, workload_kind, workload_name, node_pool, estimated,
                {cost_sums}, {total}, {qty_sums}
+        FROM (SELECT {idle_typed} FROM ({idle}))
+        GROUP BY cluster, hour, special, namespace, workload_kind, workload_name, node_pool, estimated
+        UNION ALL
+        SELECT cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated,
+               {cost_sums}, {total}, {no_qty}
         FROM mapped
         GROUP BY cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated
         """

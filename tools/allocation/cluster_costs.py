@@ -1,7 +1,8 @@
 """Cluster-level billed costs: volumes, load balancers, network, logging, control plane,
 untraceable cluster cost and out-of-cluster services (DESIGN.md rules 5 and 6).
 
-Each function returns a SELECT of parts (the columns of ``buckets.PART_COLUMNS``) from
+Each function returns a SELECT of parts (the columns of ``buckets.PART_COLUMNS``: keys and
+cost columns, no quantities) from
 ``billing_attribution``; ``buckets.insert_parts`` adds them all up in one pass:
 
 * **Volumes**: disk row -> PV (``pvs.volume_id``) -> its claim (``pvs.claim_*``, else the PVC
@@ -26,9 +27,6 @@ Parts land in the node pool ``''`` except node-derived unallocated cost (the nod
 from __future__ import annotations
 
 import duckdb
-
-_ZERO_QTY = "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-
 
 def _bill(kind: str, cost: str) -> str:
     """Per cluster-hour billed cost of one attribution kind."""
@@ -76,7 +74,7 @@ def volume_parts(con: duckdb.DuckDBPyConnection, cost: str) -> str:
     )
     return f"""
         SELECT v.cluster, v.hour, NULL, m.namespace, m.workload_kind, m.workload_name, '', FALSE,
-               0, 0, 0, v.cost * m.w / t.w, 0, 0, 0, {_ZERO_QTY}
+               0, 0, 0, v.cost * m.w / t.w, 0, 0, 0
         FROM _alloc_volume_cost v
         JOIN _alloc_mounts m ON m.cluster = v.cluster AND m.hour = v.hour AND m.namespace = v.ns AND m.pvc = v.pvc
         JOIN (SELECT cluster, hour, namespace, pvc, sum(w) AS w FROM _alloc_mounts
@@ -85,7 +83,7 @@ def volume_parts(con: duckdb.DuckDBPyConnection, cost: str) -> str:
         WHERE t.w > 0
         UNION ALL
         SELECT v.cluster, v.hour, 'unowned_storage', coalesce(v.ns, ''), '', '__unowned_storage__', '', FALSE,
-               0, 0, 0, v.cost, 0, 0, 0, {_ZERO_QTY}
+               0, 0, 0, v.cost, 0, 0, 0
         FROM _alloc_volume_cost v
         WHERE NOT EXISTS (SELECT 1 FROM _alloc_mounts m
                           WHERE m.cluster = v.cluster AND m.hour = v.hour AND m.namespace = v.ns
@@ -103,7 +101,7 @@ def load_balancer_parts(cost: str) -> str:
         ),
         n AS (SELECT rid_l, rname_l, cluster, count(*) AS n FROM _alloc_lb_map GROUP BY rid_l, rname_l, cluster)
         SELECT lb.cluster, lb.hour, NULL, m.namespace, 'Service', m.service, '', FALSE,
-               0, 0, 0, 0, lb.cost / n.n, 0, 0, {_ZERO_QTY}
+               0, 0, 0, 0, lb.cost / n.n, 0, 0
         FROM lb
         JOIN _alloc_lb_map m ON m.rid_l = lb.rid_l AND m.rname_l = lb.rname_l AND m.cluster = lb.cluster
         JOIN n ON n.rid_l = lb.rid_l AND n.rname_l = lb.rname_l AND n.cluster = lb.cluster
@@ -122,13 +120,13 @@ def network_parts(cost: str) -> str:
         tx AS (SELECT cluster, hour, sum(tx) AS tx FROM senders GROUP BY cluster, hour)
         SELECT a.cluster, a.hour, CASE WHEN a.bucket = 'workload' THEN NULL ELSE a.bucket END,
                a.namespace, a.workload_kind, a.workload_name, '', FALSE,
-               0, 0, 0, 0, nb.cost * a.tx / tx.tx, 0, 0, {_ZERO_QTY}
+               0, 0, 0, 0, nb.cost * a.tx / tx.tx, 0, 0
         FROM nb
         JOIN tx ON tx.cluster = nb.cluster AND tx.hour = nb.hour
         JOIN senders a ON a.cluster = nb.cluster AND a.hour = nb.hour
         UNION ALL
         SELECT nb.cluster, nb.hour, 'shared', '', '', '__shared__:network', '', FALSE,
-               0, 0, 0, 0, nb.cost, 0, 0, {_ZERO_QTY}
+               0, 0, 0, 0, nb.cost, 0, 0
         FROM nb
         WHERE NOT EXISTS (SELECT 1 FROM tx WHERE tx.cluster = nb.cluster AND tx.hour = nb.hour)
         """
@@ -141,13 +139,13 @@ def observability_parts(cost: str) -> str:
                  WHERE log_bytes > 0 GROUP BY cluster, hour, namespace),
         tot AS (SELECT cluster, hour, sum(b) AS b FROM logs GROUP BY cluster, hour)
         SELECT ob.cluster, ob.hour, NULL, l.namespace, 'Namespace', l.namespace, '', FALSE,
-               0, 0, 0, 0, 0, ob.cost * l.b / tot.b, 0, {_ZERO_QTY}
+               0, 0, 0, 0, 0, ob.cost * l.b / tot.b, 0
         FROM ob
         JOIN tot ON tot.cluster = ob.cluster AND tot.hour = ob.hour
         JOIN logs l ON l.cluster = ob.cluster AND l.hour = ob.hour
         UNION ALL
         SELECT ob.cluster, ob.hour, 'shared', '', '', '__shared__:observability', '', FALSE,
-               0, 0, 0, 0, 0, ob.cost, 0, {_ZERO_QTY}
+               0, 0, 0, 0, 0, ob.cost, 0
         FROM ob
         WHERE NOT EXISTS (SELECT 1 FROM tot WHERE tot.cluster = ob.cluster AND tot.hour = ob.hour)
         """
@@ -157,19 +155,19 @@ def fixed_parts(cost: str) -> str:
     """Control plane, untraceable cluster cost, node rows without node data, external services."""
     return f"""
         SELECT cluster, hour, 'shared', '', '', '__shared__:control-plane', '', FALSE,
-               0, 0, 0, 0, 0, 0, cost, {_ZERO_QTY}
+               0, 0, 0, 0, 0, 0, cost
         FROM ({_bill('control_plane', cost)})
         UNION ALL
         SELECT cluster, hour, 'unallocated', '', '', '__unallocated__', '', FALSE,
-               0, 0, 0, 0, 0, 0, cost, {_ZERO_QTY}
+               0, 0, 0, 0, 0, 0, cost
         FROM ({_bill('other', cost)})
         UNION ALL
         SELECT cluster, hour, 'unallocated', '', '', '__unallocated__', node_pool, FALSE,
-               0, 0, 0, 0, 0, 0, cost, {_ZERO_QTY}
+               0, 0, 0, 0, 0, 0, cost
         FROM _alloc_node_unallocated
         UNION ALL
         SELECT '', hour, 'external', '', '', coalesce(nullif(service_name, ''), 'unknown service'), '', FALSE,
-               0, 0, 0, 0, 0, 0, sum({cost}), {_ZERO_QTY}
+               0, 0, 0, 0, 0, 0, sum({cost})
         FROM billing_attribution WHERE kind = 'external'
         GROUP BY hour, coalesce(nullif(service_name, ''), 'unknown service')
         """

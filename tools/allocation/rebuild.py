@@ -151,10 +151,10 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         con.execute("DELETE FROM allocation_hours")
         written = insert_pod_allocation(con, settings)
         step("pod_allocation")
-        parts = [idle_parts(), volume_parts(con, cost), load_balancer_parts(cost), network_parts(cost),
+        parts = [volume_parts(con, cost), load_balancer_parts(cost), network_parts(cost),
                  observability_parts(cost), fixed_parts(cost)]
         step("cluster_costs")
-        rows["allocation_hours"] = written + insert_parts(con, settings, parts)
+        rows["allocation_hours"] = written + insert_parts(con, settings, idle_parts(), parts)
         step("allocation_hours")
         rows["workload_owners"] = build_workload_owners(con, patterns)
         step("owners")
