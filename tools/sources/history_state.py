@@ -151,14 +151,18 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
     ns_metrics = con.execute("SELECT count(*) FROM _h WHERE metric IN ('kube_namespace_labels', "
                              "'kube_namespace_created')").fetchone()[0] > 0
     _stage(con, "_hs_ns", f"""
-        WITH seen AS (
+        WITH named AS (  -- every namespace a series names; its metadata from kube_namespace_* only
+            SELECT DISTINCT labels['namespace'] AS namespace FROM _h WHERE coalesce(labels['namespace'], '') <> ''),
+        meta AS (
             SELECT labels['namespace'] AS namespace,
                    arg_max(ksm_labels(labels), hour) FILTER (metric = 'kube_namespace_labels') AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_namespace_created'))::TIMESTAMP
                        AS created_at,
-                   max(hour) FILTER (metric IN ('kube_namespace_labels', 'kube_namespace_created')) AS last_hour
-            FROM _h WHERE coalesce(labels['namespace'], '') <> ''
-            GROUP BY 1)
+                   max(hour) AS last_hour
+            FROM _h WHERE metric IN ('kube_namespace_labels', 'kube_namespace_created')
+              AND coalesce(labels['namespace'], '') <> ''
+            GROUP BY 1),
+        seen AS (SELECT * FROM named LEFT JOIN meta USING (namespace))
         SELECT ?::VARCHAR AS cluster, namespace, labels, created_at,
                CASE WHEN {ns_metrics} AND coalesce(last_hour, '-infinity'::TIMESTAMP) < (SELECT max(hour) FROM _h)
                     THEN last_hour + INTERVAL 1 HOUR END AS deleted_at

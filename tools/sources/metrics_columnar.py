@@ -110,12 +110,14 @@ def _lines_sql(path: Path, openmetrics: bool) -> str:
             SELECT n, kind, s, ok, string_split(rest, ' ') AS vt FROM v),
         c AS (
             SELECT n, kind, s, ok, vt[2] AS t,
-                   CASE WHEN NOT ok THEN NULL WHEN vt[1] = 'NaN' THEN 'nan'::DOUBLE WHEN vt[1] = '+Inf' THEN 'inf'::DOUBLE
-                        WHEN vt[1] = '-Inf' THEN '-inf'::DOUBLE WHEN vt[1] = '-0' THEN 0.0
+                   CASE WHEN NOT ok THEN NULL WHEN vt[1] = 'NaN' THEN 'nan'::DOUBLE
+                        WHEN vt[1] = '+Inf' THEN 'inf'::DOUBLE WHEN vt[1] = '-Inf' THEN '-inf'::DOUBLE
+                        WHEN vt[1] = '-0' THEN 0.0  -- the parser reads an integer: +0.0
                         ELSE TRY_CAST(vt[1] AS DOUBLE) END AS value
             FROM d),
         x AS (
-            SELECT n, kind, s, ok, value, t IS NULL AS untimed, CASE WHEN ok AND t IS NOT NULL THEN {ts_double} END AS ts
+            SELECT n, kind, s, ok, value, t IS NULL AS untimed,
+                   CASE WHEN ok AND t IS NOT NULL THEN {ts_double} END AS ts
             FROM c),
         h AS (
             SELECT *, CASE WHEN kind = 'S' AND ok THEN coalesce(to_timestamp(ts)::TIMESTAMP, $now) END AS sampled_at
@@ -177,7 +179,8 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
     # plain label text is checked with string functions per series and a regex per distinct
     # metric and key list: quotes only around values (two per label), `key="` at each label
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
-    n = con.execute(f"""SELECT count(*) FROM _mc_series WHERE CASE WHEN escaped THEN NOT regexp_full_match(s, '{escaped}')
+    n = con.execute(f"""SELECT count(*) FROM _mc_series
+                        WHERE CASE WHEN escaped THEN NOT regexp_full_match(s, '{escaped}')
                         ELSE NOT (length(s) - length(replace(s, '"', '')) = 2 * len(terms)
                                   AND (NOT contains(s, '{{') OR s = metric || '{{}}' OR ends_with(s, '"}}'))
                                   AND coalesce(list_bool_and(list_transform(terms, lambda t: strpos(t, '=') > 1
