@@ -212,8 +212,7 @@ def _parse_escaped(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | N
     runs, keys, values, seen = [], [], [], set()
     for run, metric, text in rows:
         try:
-            labels = parse(text[text.index("{") + 1:-1], openmetrics) if openmetrics else \
-                parse(text[text.index("{") + 1:-1])
+            labels = parse(text[text.index("{") + 1:-1], openmetrics)   # as each parser calls it
         except ValueError:
             return "escaped label text the parser refuses"
         canonical = (metric, tuple(sorted(labels.items())))

@@ -261,3 +261,14 @@ def test_label_text_variants_agree_with_the_parser(tmp_path, variant):
     assert outcomes[0] == outcomes[1]
     if outcomes[0] == "ok":
         assert_same_history(tmp_path, [(path, None)])
+
+
+def test_classic_text_with_escapes_and_an_untimed_sample(tmp_path, fast_reads):
+    path = tmp_path / "scrape.prom"
+    path.write_text('# HELP kube_node_info Node info.\n# TYPE kube_node_info gauge\n'
+                    'kube_node_info{cluster="c",node="n\\"1\\\\",provider_id="aws:///z/i-1"} 1 1714523400000\n'
+                    'kube_node_info{cluster="c",node="n2",provider_id="aws:///z/i-2"} 1\n')
+    sizes = assert_same_history(tmp_path, [(path, None)])
+    assert sizes["nodes"] == 2
+    assert not isinstance(fast_reads[0], str), fast_reads[0]
+    assert fast_reads[0].untimed == 1
