@@ -180,4 +180,4 @@ def build_billing_attribution(con: duckdb.DuckDBPyConnection) -> int:
         FROM shared
         GROUP BY cluster, hour, kind, resource_id, resource_name, service_name
         """
-    ).fetchone()[0]     # an INSERT returns the number of rows it wrote
+    ).fetchall()[0][0]     # an INSERT returns the number of rows it wrote (fetchall: the result is closed)

@@ -99,4 +99,4 @@ def insert_parts(con: duckdb.DuckDBPyConnection, settings: AllocationSettings, i
         FROM mapped
         GROUP BY cluster, hour, bucket, namespace, bucket_kind, bucket_name, node_pool, estimated
         """
-    ).fetchone()[0]
+    ).fetchall()[0][0]     # the INSERT's row count; fetchall closes the result

@@ -145,4 +145,4 @@ def build_workload_owners(con: duckdb.DuckDBPyConnection, patterns: list[tuple[s
                map_concat(yaml_l, namespace_l, controller_l, pod_l)
         FROM src
         """
-    ).fetchone()[0]     # an INSERT returns the number of rows it wrote
+    ).fetchall()[0][0]     # an INSERT returns the number of rows it wrote (fetchall: the result is closed)

@@ -120,7 +120,7 @@ def insert_pod_allocation(con: duckdb.DuckDBPyConnection, settings: AllocationSe
                pod_hours, cpu_req, mem_req, cpu_use, mem_use, cpu_chg, mem_chg, gpu_chg, tx
         FROM w JOIN _alloc_pools USING (pool_id)
         """
-    ).fetchone()[0]
+    ).fetchall()[0][0]     # the INSERT's row count; fetchall closes the result
 
 
 def _share(part: str, charged: str, alloc: str, used: str) -> str:

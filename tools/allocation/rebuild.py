@@ -184,7 +184,7 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
                coalesce(list(DISTINCT cluster ORDER BY cluster) FILTER (WHERE cluster <> ''), [])
         FROM allocation_hours
         """
-    ).fetchone()
+    ).fetchall()[0]   # fetchall closes the result: the connection is free for the caller's next statement
     summary = AllocationSummary(
         cost_basis=settings.cost_basis, billed_total=billed, allocated_total=allocated,
         estimated_total=estimated, difference=allocated - billed, first_hour=first, last_hour=last,
