@@ -35,7 +35,7 @@ def ingest_focus(
 
 @ingest_app.command("metrics")
 def ingest_metrics(
-    path: Annotated[Path, typer.Argument(help="OpenMetrics / Prometheus text with timestamps.", exists=True)],
+    path: Annotated[Path, typer.Argument(help="OpenMetrics / Prometheus text with timestamps, plain or gzip.", exists=True)],
     cluster: Annotated[str | None, typer.Option(help="Cluster name (else the series' `cluster` label).")] = None,
     db: DbOption = None,
 ) -> None:

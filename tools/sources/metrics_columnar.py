@@ -52,6 +52,7 @@ import prometheus_client.parser as prometheus_parser
 import pyarrow as pa
 
 from tools.sources.metric_catalogue import BY_NAME
+from tools.sources.metrics_parse import is_gzip
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,9 @@ class ColumnarResult:
 
 def _source(path: Path) -> str:
     literal = "'" + str(path).replace("'", "''") + "'"
+    compression = "gzip" if is_gzip(path) else "none"
     return (f"read_csv({literal}, columns={{'line': 'VARCHAR'}}, delim='\\x01', quote='', escape='', "
-            "header=false, auto_detect=false, new_line='\\n')")
+            f"header=false, auto_detect=false, new_line='\\n', compression='{compression}')")
 
 
 def _lines_sql(path: Path, openmetrics: bool) -> str:

@@ -20,9 +20,11 @@ checks that span families (a family name used twice) therefore apply within a ch
 from __future__ import annotations
 
 import functools
+import gzip
 import logging
 import os
 import sys
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ import prometheus_client.parser as prometheus_parser
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tools.errors import InputError
 from tools.sources.metric_catalogue import BY_NAME
 
 log = logging.getLogger(__name__)
@@ -121,8 +124,32 @@ def _series_memo(parse_sample, parse_remaining):
     return parse
 
 
+def is_gzip(path: Path) -> bool:
+    """A gzip file (by its magic bytes, whatever its name): read as the text it holds."""
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def open_text_bytes(path: Path):
+    """The file's bytes, decompressed when it is gzip."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+
+
 def is_openmetrics(path: Path) -> bool:
-    """OpenMetrics text ends with ``# EOF``; the classic format has no terminator."""
+    """OpenMetrics text ends with ``# EOF``; the classic format has no terminator.
+
+    A gzip file has no seekable end: it is read through (level-1 history decompresses at
+    gigabytes a second) keeping only the last bytes.
+    """
+    if is_gzip(path):
+        tail = b""
+        try:
+            with gzip.open(path, "rb") as fh:
+                while block := fh.read(1 << 22):
+                    tail = (tail + block)[-64:]
+        except (EOFError, OSError, zlib.error) as err:
+            raise InputError(f"{path}: damaged gzip file ({err}); copy or export it again") from err
+        return tail.decode("utf-8", errors="replace").rstrip().endswith("# EOF")
     with path.open("rb") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
@@ -159,7 +186,7 @@ def chunk_bounds(path: Path, chunks: int) -> list[tuple[int, int]]:
 
 
 def _lines(path: Path, start: int, end: int, openmetrics: bool) -> Iterator[str]:
-    with path.open("rb") as fh:
+    with open_text_bytes(path) as fh:
         fh.seek(start)
         pos, ended = start, False
         for line in fh:
@@ -293,7 +320,9 @@ def parse_file(path: Path, out_dir: Path, workers: int | None = None) -> tuple[b
     workers = workers or idle_cores()
     if path.stat().st_size < PARALLEL_MIN_BYTES:
         workers = 1
-    bounds = chunk_bounds(path, workers)
+    # a gzip stream cannot be entered in the middle: one chunk, the whole decompressed text
+    whole = (0, sys.maxsize if is_gzip(path) else path.stat().st_size)
+    bounds = [whole] if is_gzip(path) else chunk_bounds(path, workers)
     jobs = [(str(path), start, end, openmetrics, str(out_dir / f"chunk{i:03d}")) for i, (start, end) in
             enumerate(bounds)]
     results = None
@@ -308,7 +337,7 @@ def parse_file(path: Path, out_dir: Path, workers: int | None = None) -> tuple[b
             for leftover in out_dir.glob("chunk*.parquet"):
                 leftover.unlink()
     if results is None:
-        results = [parse_chunk(str(path), 0, path.stat().st_size, openmetrics, str(out_dir / "whole"))]
+        results = [parse_chunk(str(path), *whole, openmetrics, str(out_dir / "whole"))]
     total = ChunkResult()
     for result in results:
         total.files += result.files

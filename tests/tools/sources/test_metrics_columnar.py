@@ -8,6 +8,7 @@ path: then the parser's own error (naming the file) surfaces, or the same tables
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -272,3 +273,36 @@ def test_classic_text_with_escapes_and_an_untimed_sample(tmp_path, fast_reads):
     assert sizes["nodes"] == 2
     assert not isinstance(fast_reads[0], str), fast_reads[0]
     assert fast_reads[0].untimed == 1
+
+
+def test_gzip_file_gives_the_plain_files_tables_both_ways(tmp_path, fast_reads):
+    plain = openmetrics_world.write(tmp_path / "world.om")
+    packed = tmp_path / "world.om.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
+    reference = ingest(tmp_path / "plain", "plain", [(plain, None)], fast=False)
+    for fast in (True, False):
+        db = ingest(tmp_path / f"gz-{fast}", "gz", [(packed, None)], fast=fast)
+        con = duckdb.connect(str(db))
+        con.execute(f"ATTACH '{reference}' AS plain")
+        for table in HISTORY_TABLES:
+            cols = "* EXCLUDE (recorded_at)" if table == "data_caveats" else "*"
+            for a, b in ((table, f"plain.{table}"), (f"plain.{table}", table)):
+                assert not con.execute(f"SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}").fetchall(), table
+        assert con.execute("SELECT count(*) FROM pod_hours").fetchone()[0] > 0
+        con.close()
+    assert len(fast_reads) == 1 and not isinstance(fast_reads[0], str), fast_reads
+
+
+def test_damaged_gzip_is_refused_by_name_and_writes_nothing(tmp_path):
+    plain = openmetrics_world.write(tmp_path / "world.om")
+    packed = tmp_path / "world.om.gz"
+    data = gzip.compress(plain.read_bytes(), compresslevel=1)
+    packed.write_bytes(data[: len(data) // 2])
+    db = tmp_path / "w.duckdb"
+    ctx = Context.open(db, Settings())
+    try:
+        with pytest.raises(InputError, match=r"world\.om\.gz: damaged gzip file"):
+            ingest_metrics_file(ctx, packed)
+        assert ctx.db.execute("SELECT count(*) FROM pod_hours").fetchone()[0] == 0
+    finally:
+        ctx.close()
