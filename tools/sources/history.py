@@ -3,11 +3,14 @@
 Both history paths end here: the metrics-file ingest reduces raw samples to hourly series,
 the Prometheus ingest asks Prometheus for the same reductions. The input is any DuckDB
 relation (table or view) with the contract's columns
-``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)`` and,
-optionally, ``series`` (BIGINT): an id per ``(metric, labels)``, so that the queries that
-follow one series through the hours (counter increases, series counts) key on an integer
-instead of a label map. The metrics-file ingest gives it (the run number of the series in the
-file); without it, ids are numbered here from the distinct ``(metric, labels)`` of the cluster.
+``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)``, or the
+same split in two: hours ``(series, hour, avg, ...)`` and a series relation ``(series, cluster,
+metric, labels)``, one row per series id (the metrics-file ingest: the run number of the series
+in the file). A single relation's series are numbered here from its distinct ``(metric,
+labels)``. Either way the label values the queries key on (namespace, pod, container, node,
+resource, phase, ...) are read from the map once per series, into the temp table ``_hser``,
+and the hourly rows join it on the integer id: no label map is looked up per series-hour, and
+a query filtered to one metric reads only that metric's series.
 
 What happens, all in SQL and in one transaction:
 
@@ -40,7 +43,7 @@ from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.cloud_ids import install_cloud_id_macros
 from tools.sources.history_facts import DCGM_ACTIVE, DCGM_UTIL, build_facts
-from tools.sources.history_state import STATE_TEMP_TABLES, build_state
+from tools.sources.history_state import STATE_TEMP_TABLES, build_state, install_label_macro
 from tools.sources.ingest_log import record_caveats, record_run
 from tools.sources.metric_catalogue import CATALOGUE
 from tools.sources.report import IngestReport
@@ -49,6 +52,11 @@ from tools.warehouse import transaction
 log = logging.getLogger(__name__)
 
 HOURLY_COLUMNS = ("cluster", "metric", "labels", "hour", "avg", "max", "min", "last", "samples")
+# label values read once per series into ``_hser`` columns (the keys the builders group and join on)
+SERIES_COLUMNS = ("namespace", "pod", "container", "image", "node", "resource", "phase", "uid", "created_by_kind",
+                  "created_by_name", "owner_kind", "owner_name")
+SPLIT_HOUR_COLUMNS = ("series", "hour", "avg", "max", "min", "last", "samples")
+SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "labels")
 CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
                 "no_network_metric", "no_log_metric", "pod_on_unknown_node")
 _POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
@@ -65,6 +73,7 @@ def build_history(
     source: str = "metrics",
     refresh: bool = True,
     own_transaction: bool = True,
+    series_relation: str | None = None,
 ) -> IngestReport:
     """Fill the hourly and state tables of ``cluster`` from an hourly-series relation.
 
@@ -77,6 +86,9 @@ def build_history(
             pass False and refresh once).
         own_transaction: run in a transaction of its own (all or nothing). A caller that
             builds several clusters atomically opens one itself and passes False.
+        series_relation: a relation ``(series, cluster, metric, labels)``, one row per series,
+            when the series are stored apart from their hours (the metrics-file fast path):
+            ``relation_name`` then needs only ``series`` and the hourly values.
 
     Returns:
         An IngestReport with rows per table and the caveats.
@@ -85,20 +97,23 @@ def build_history(
         InputError: the relation lacks a contract column or holds no series for ``cluster``.
     """
     con = ctx.db
-    columns = {row[0] for row in con.execute(f"DESCRIBE {relation_name}").fetchall()}
-    missing = [c for c in HOURLY_COLUMNS if c not in columns]
-    if missing:
-        raise InputError(f"{relation_name}: missing hourly-series column(s) {', '.join(missing)}; "
-                         f"expected {', '.join(HOURLY_COLUMNS)}")
+    expected = ({relation_name: SPLIT_HOUR_COLUMNS, series_relation: SPLIT_SERIES_COLUMNS} if series_relation
+                else {relation_name: HOURLY_COLUMNS})
+    for name, needed in expected.items():
+        missing = [c for c in needed if c not in _columns(con, name)]
+        if missing:
+            raise InputError(f"{name}: missing hourly-series column(s) {', '.join(missing)}; "
+                             f"expected {', '.join(needed)}")
     started = ctx.clock()
     report = IngestReport(source=source, cluster=cluster)
     with transaction(con) if own_transaction else nullcontext(con):
-        _hourly_view(con, relation_name, cluster, "series" in columns)
+        install_label_macro(con)
+        _hourly_view(con, relation_name, cluster, series_relation)
         first, last, n = con.execute("SELECT min(hour), max(hour), count(*) FROM _h").fetchone()
         if not n:
             raise InputError(f"{relation_name}: no series for cluster {cluster!r}; check the `cluster` label "
                              "or pass --cluster")
-        present = {row[0] for row in con.execute("SELECT DISTINCT metric FROM _h").fetchall()}
+        present = {row[0] for row in con.execute("SELECT DISTINCT metric FROM _hser").fetchall()}
         install_cloud_id_macros(con)
         report.rows.update({t: n for t, n in build_state(con, cluster).items() if n})
         report.rows.update(build_facts(con, cluster, first, last, present))
@@ -109,6 +124,7 @@ def build_history(
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("DROP VIEW _h")
         con.execute("DROP TABLE IF EXISTS _h_numbered")
+        con.execute("DROP TABLE _hser")
         record_run(con, report, started, ctx.clock())
     log.info("history for %s: %s", cluster, report.rows)
     if refresh:
@@ -116,18 +132,33 @@ def build_history(
     return report
 
 
-def _hourly_view(con, relation_name: str, cluster: str, has_series: bool) -> None:
-    """The view ``_h`` every history query reads: the cluster's rows, with a ``series`` id."""
+def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | None) -> None:
+    """``_hser``, one row per series of the cluster that has hours (its metric, labels and the
+    label values the builders key on, read once per series), and the view ``_h`` every history
+    query reads: the cluster's hourly rows joined to ``_hser`` on the integer series id."""
     where = f"WHERE cluster = {_quote(cluster)}"
-    if not has_series:
+    if series_relation:
+        series = f"""SELECT series, metric, labels FROM {series_relation} {where}
+                     AND series IN (SELECT series FROM {relation_name})"""
+        hours = relation_name
+    else:
+        series = f"""SELECT row_number() OVER () AS series, metric, labels
+                     FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})"""
+        hours = "_h_numbered"
+    columns = ", ".join(f"labels['{key}'] AS {key}" for key in SERIES_COLUMNS)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hser AS
+        SELECT *, {columns},
+               CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(labels) END AS object_labels
+        FROM ({series})""")
+    if hours == "_h_numbered":
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_numbered AS
-            SELECT r.*, i.series FROM (SELECT * FROM {relation_name} {where}) r
-            JOIN (SELECT metric, labels, row_number() OVER () AS series
-                  FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})) i
-            ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
-        relation_name, where = "_h_numbered", ""
+            SELECT i.series, r.hour, r.avg, r.max, r.min, r.last, r.samples
+            FROM (SELECT * FROM {relation_name} {where}) r
+            JOIN _hser i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
-        SELECT metric, labels, series, hour, avg, max, min, last, samples FROM {relation_name} {where}""")
+        SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
+               h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples
+        FROM {hours} h JOIN _hser s ON h.series = s.series""")
 
 
 def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
@@ -140,8 +171,8 @@ def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
             "endpoint, or export them with the file"
         )
     unattributed = con.execute(
-        """SELECT metric, count(DISTINCT series) FROM _h
-           WHERE list_contains(?, metric) AND (coalesce(labels['namespace'], '') = '' OR coalesce(labels['pod'], '') = '')
+        """SELECT metric, count(*) FROM _hser
+           WHERE list_contains(?, metric) AND (coalesce(namespace, '') = '' OR coalesce(pod, '') = '')
            GROUP BY 1 ORDER BY 1""", [list(_POD_LABELLED)]).fetchall()
     if unattributed:
         named = ", ".join(f"{n} {metric}" for metric, n in unattributed)
@@ -161,7 +192,7 @@ def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
         )
     elif gpus and not con.execute(
             f"""SELECT count(*) FROM _h WHERE metric IN ('{DCGM_ACTIVE}', '{DCGM_UTIL}')
-                AND coalesce(labels['pod'], labels['exported_pod'], '') <> ''""").fetchone()[0]:
+                AND coalesce(pod, labels['exported_pod'], '') <> ''""").fetchone()[0]:
         caveats["no_dcgm_pod_labels"] = (
             f"GPU usage per pod unknown for cluster {cluster}: DCGM series carry no pod/namespace labels "
             "(enable the exporter's Kubernetes pod mapping); node_gpu_hours is filled, pod_hours.gpu_util stays NULL"
@@ -188,6 +219,10 @@ def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
             f"{named}{more}. Their pod_hours are kept but cannot be priced until the node is known"
         )
     return caveats
+
+
+def _columns(con, relation_name: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE {relation_name}").fetchall()}
 
 
 def _exists(con, table: str) -> bool:

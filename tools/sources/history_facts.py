@@ -2,7 +2,8 @@
 node_gpu_hours, namespace_log_hours and workload_spec_hours.
 
 Used by :func:`tools.sources.history.build_history` after :mod:`history_state` has resolved
-pods to workloads (``_hpods``). Input is the view ``_h``; all of it is set-based SQL.
+pods to workloads (``_hpods``). Input is the view ``_h`` and its series table ``_hser``; all of
+it is set-based SQL.
 
 Semantics (the catalogue's hourly contract):
 
@@ -53,9 +54,9 @@ DRIVERS: dict[str, tuple[str, ...]] = {
     "namespace_log_hours": ("loki_distributor_bytes_received_total",),
     "workload_spec_hours": SPEC_METRICS,
 }
-_CONTAINER = ("coalesce(labels['container'], '') NOT IN ('', 'POD') AND coalesce(labels['image'], 'x') <> ''")
-_POD_NS = "coalesce(nullif(labels['namespace'], ''), nullif(labels['exported_namespace'], ''))"
-_POD = "coalesce(nullif(labels['pod'], ''), nullif(labels['exported_pod'], ''))"
+_CONTAINER = ("coalesce(container, '') NOT IN ('', 'POD') AND coalesce(image, 'x') <> ''")
+_POD_NS = "coalesce(nullif(namespace, ''), nullif(labels['exported_namespace'], ''))"
+_POD = "coalesce(nullif(pod, ''), nullif(labels['exported_pod'], ''))"
 
 
 def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> None:
@@ -73,37 +74,37 @@ def build_facts(
         _exec(con, f"DELETE FROM {table} WHERE cluster = ? AND hour BETWEEN ? AND ?", [c, first_hour, last_hour])
 
     counters = ", ".join(f"'{m}'" for m in COUNTERS)
+    # per series and hour, keyed by the integer series only: readers join _hser for the labels
     _exec(con, f"""
         CREATE OR REPLACE TEMP TABLE _hinc AS
-        SELECT h.metric, h.labels, h.series, h.hour,
+        WITH c AS (SELECT series, hour, last, min FROM _h WHERE metric IN ({counters}))
+        SELECT h.series, h.hour,
                CASE WHEN p.hour IS NOT NULL
                     THEN CASE WHEN h.last >= p.last THEN h.last - p.last ELSE h.last END
                     ELSE h.last - h.min END AS increase
-        FROM (SELECT * FROM _h WHERE metric IN ({counters})) h
-        LEFT JOIN (SELECT series, hour, last FROM _h WHERE metric IN ({counters})) p
-               ON p.series = h.series AND p.hour = h.hour - INTERVAL 1 HOUR""")
+        FROM c h LEFT JOIN c p ON p.series = h.series AND p.hour = h.hour - INTERVAL 1 HOUR""")
 
     if "pod_hours" in replaced:
         _pod_and_container_hours(con, c)
     if "node_hours" in replaced:
         _exec(con, """
             INSERT INTO node_hours BY NAME
-            SELECT ?::VARCHAR AS cluster, labels['node'] AS node, hour,
-                   coalesce(avg(avg) FILTER (labels['resource'] = 'cpu'), 0) AS cpu_allocatable,
-                   coalesce(avg(avg) FILTER (labels['resource'] = 'memory'), 0) AS memory_allocatable,
-                   coalesce(sum(avg) FILTER (labels['resource'] IN ('nvidia_com_gpu', 'nvidia.com/gpu')), 0)
+            SELECT ?::VARCHAR AS cluster, node, hour,
+                   coalesce(avg(avg) FILTER (resource = 'cpu'), 0) AS cpu_allocatable,
+                   coalesce(avg(avg) FILTER (resource = 'memory'), 0) AS memory_allocatable,
+                   coalesce(sum(avg) FILTER (resource IN ('nvidia_com_gpu', 'nvidia.com/gpu')), 0)
                        AS gpu_allocatable
-            FROM _h WHERE metric = 'kube_node_status_allocatable' AND coalesce(labels['node'], '') <> ''
+            FROM _h WHERE metric = 'kube_node_status_allocatable' AND coalesce(node, '') <> ''
             GROUP BY 2, 3
-            HAVING count(*) FILTER (labels['resource'] IN ('cpu', 'memory')) > 0""", [c])
+            HAVING count(*) FILTER (resource IN ('cpu', 'memory')) > 0""", [c])
     if "volume_hours" in replaced:
         _exec(con, """
             INSERT INTO volume_hours BY NAME
-            SELECT ?::VARCHAR AS cluster, hour, labels['namespace'] AS namespace, labels['persistentvolumeclaim'] AS pvc,
+            SELECT ?::VARCHAR AS cluster, hour, namespace, labels['persistentvolumeclaim'] AS pvc,
                    avg(avg) FILTER (metric = 'kubelet_volume_stats_used_bytes') AS used_bytes,
                    avg(avg) FILTER (metric = 'kubelet_volume_stats_capacity_bytes') AS capacity_bytes
             FROM _h WHERE metric IN ('kubelet_volume_stats_used_bytes', 'kubelet_volume_stats_capacity_bytes')
-              AND labels['namespace'] IS NOT NULL AND labels['persistentvolumeclaim'] IS NOT NULL
+              AND namespace IS NOT NULL AND labels['persistentvolumeclaim'] IS NOT NULL
             GROUP BY 2, 3, 4""", [c])
     if "node_gpu_hours" in replaced:
         _exec(con, f"""
@@ -114,8 +115,8 @@ def build_facts(
                    avg(avg) FILTER (metric = '{DCGM_FB}') * 1048576 AS fb_used_bytes,
                    CASE WHEN count(*) FILTER (metric = '{DCGM_ACTIVE}') > 0 THEN '{DCGM_ACTIVE}'
                         ELSE '{DCGM_UTIL}' END AS source_metric
-            FROM (SELECT *, coalesce(nullif(labels['Hostname'], ''), nullif(labels['node'], ''),
-                                     nullif(labels['kubernetes_node'], '')) AS node,
+            FROM (SELECT metric, hour, avg, coalesce(nullif(labels['Hostname'], ''), nullif(node, ''),
+                                                      nullif(labels['kubernetes_node'], '')) AS node,
                             coalesce(labels['gpu'], labels['UUID'], '') AS gpu
                   FROM _h WHERE metric IN ('{DCGM_ACTIVE}', '{DCGM_UTIL}', '{DCGM_FB}'))
             WHERE node IS NOT NULL
@@ -125,7 +126,7 @@ def build_facts(
         _exec(con, """
             INSERT INTO namespace_log_hours BY NAME
             SELECT ?::VARCHAR AS cluster, hour, labels['tenant'] AS namespace, sum(increase) AS log_bytes
-            FROM _hinc WHERE metric = 'loki_distributor_bytes_received_total'
+            FROM _hinc JOIN _hser USING (series) WHERE metric = 'loki_distributor_bytes_received_total'
               AND coalesce(labels['tenant'], '') <> ''
             GROUP BY 2, 3""", [c])
     if "workload_spec_hours" in replaced:
@@ -148,27 +149,28 @@ def _pod_and_container_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
                max(gpu_request) AS gpu_request, max(cpu_limit) AS cpu_limit, max(memory_limit) AS memory_limit,
                max(cpu_usage) AS cpu_usage, max(memory_usage) AS memory_usage
         FROM (
-            SELECT labels['namespace'] AS namespace, labels['pod'] AS pod, labels['container'] AS container, hour,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND labels['resource'] = 'cpu')
+            SELECT namespace, pod, container, hour,
+                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND resource = 'cpu')
                     AS cpu_request,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND labels['resource'] = 'memory')
+                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND resource = 'memory')
                     AS memory_request,
                 sum(avg) FILTER (metric = 'kube_pod_container_resource_requests'
-                                 AND labels['resource'] IN ('nvidia_com_gpu', 'nvidia.com/gpu')) AS gpu_request,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND labels['resource'] = 'cpu')
+                                 AND resource IN ('nvidia_com_gpu', 'nvidia.com/gpu')) AS gpu_request,
+                sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND resource = 'cpu')
                     AS cpu_limit,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND labels['resource'] = 'memory')
+                sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND resource = 'memory')
                     AS memory_limit,
                 NULL::DOUBLE AS cpu_usage, NULL::DOUBLE AS memory_usage
             FROM _h WHERE metric IN ('kube_pod_container_resource_requests', 'kube_pod_container_resource_limits')
             GROUP BY 1, 2, 3, 4
             UNION ALL
-            SELECT labels['namespace'], labels['pod'], labels['container'], hour, NULL, NULL, NULL, NULL, NULL,
+            SELECT namespace, pod, container, hour, NULL, NULL, NULL, NULL, NULL,
                    sum(increase) / 3600, NULL
-            FROM _hinc WHERE metric = 'container_cpu_usage_seconds_total' AND {_CONTAINER}
+            FROM _hinc JOIN _hser USING (series)
+            WHERE metric = 'container_cpu_usage_seconds_total' AND {_CONTAINER}
             GROUP BY 1, 2, 3, 4
             UNION ALL
-            SELECT labels['namespace'], labels['pod'], labels['container'], hour, NULL, NULL, NULL, NULL, NULL,
+            SELECT namespace, pod, container, hour, NULL, NULL, NULL, NULL, NULL,
                    NULL, max(max)
             FROM _h WHERE metric = 'container_memory_working_set_bytes' AND {_CONTAINER}
             GROUP BY 1, 2, 3, 4
@@ -176,19 +178,19 @@ def _pod_and_container_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
         GROUP BY 1, 2, 3, 4""")
     _exec(con, f"""
         CREATE OR REPLACE TEMP TABLE _hgpu AS
-        SELECT {_POD_NS} AS namespace, {_POD} AS pod, coalesce(labels['container'], '') AS container, hour,
+        SELECT {_POD_NS} AS namespace, {_POD} AS pod, coalesce(container, '') AS container, hour,
                avg(avg) FILTER (metric = '{DCGM_ACTIVE}') AS active, avg(avg) FILTER (metric = '{DCGM_UTIL}') / 100 AS util
         FROM _h WHERE metric IN ('{DCGM_ACTIVE}', '{DCGM_UTIL}') AND {_POD_NS} IS NOT NULL AND {_POD} IS NOT NULL
         GROUP BY 1, 2, 3, 4""")
     _exec(con, """
         CREATE OR REPLACE TEMP TABLE _hph AS
         WITH info AS (
-            SELECT labels['namespace'] AS namespace, labels['pod'] AS pod, hour,
-                   max(nullif(labels['node'], '')) AS node
+            SELECT namespace, pod, hour,
+                   max(nullif(node, '')) AS node
             FROM _h WHERE metric = 'kube_pod_info' GROUP BY 1, 2, 3),
         running AS (
-            SELECT labels['namespace'] AS namespace, labels['pod'] AS pod, hour, least(max(avg), 1.0) AS fraction
-            FROM _h WHERE metric = 'kube_pod_status_phase' AND labels['phase'] = 'Running' GROUP BY 1, 2, 3)
+            SELECT namespace, pod, hour, least(max(avg), 1.0) AS fraction
+            FROM _h WHERE metric = 'kube_pod_status_phase' AND phase = 'Running' GROUP BY 1, 2, 3)
         SELECT i.namespace, i.pod, i.hour, coalesce(i.node, p.node) AS node, r.fraction,
                p.workload_kind, p.workload_name
         FROM info i JOIN running r USING (namespace, pod, hour)
@@ -214,8 +216,9 @@ def _pod_and_container_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
         gpu AS (
             SELECT namespace, pod, hour, coalesce(avg(active), avg(util)) AS gpu_util FROM _hgpu GROUP BY 1, 2, 3),
         net AS (
-            SELECT labels['namespace'] AS namespace, labels['pod'] AS pod, hour, sum(increase) AS network_tx_bytes
-            FROM _hinc WHERE metric = 'container_network_transmit_bytes_total' GROUP BY 1, 2, 3)
+            SELECT namespace, pod, hour, sum(increase) AS network_tx_bytes
+            FROM _hinc JOIN _hser USING (series) WHERE metric = 'container_network_transmit_bytes_total'
+            GROUP BY 1, 2, 3)
         SELECT ?::VARCHAR AS cluster, h.hour, h.namespace, h.pod, h.node, h.workload_kind, h.workload_name,
                h.fraction, coalesce(u.cpu_request, 0) AS cpu_request, coalesce(u.memory_request, 0) AS memory_request,
                coalesce(u.gpu_request, 0) AS gpu_request, u.cpu_limit, u.memory_limit, u.cpu_usage, u.memory_usage,
@@ -230,42 +233,42 @@ def _workload_spec_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
     _exec(con, """
         INSERT INTO workload_spec_hours BY NAME
         WITH hpa_target AS (
-            SELECT labels['namespace'] AS namespace, labels['horizontalpodautoscaler'] AS hpa,
+            SELECT namespace, labels['horizontalpodautoscaler'] AS hpa,
                    arg_max(labels['scaletargetref_kind'], hour) AS kind,
                    arg_max(labels['scaletargetref_name'], hour) AS name
             FROM _h WHERE metric = 'kube_horizontalpodautoscaler_info' GROUP BY 1, 2),
         fields AS (
-            SELECT hour, labels['namespace'] AS namespace, 'Deployment' AS kind, labels['deployment'] AS name,
+            SELECT hour, namespace, 'Deployment' AS kind, labels['deployment'] AS name,
                    'replicas' AS field, ksm_num(last) AS value
             FROM _h WHERE metric = 'kube_deployment_spec_replicas'
             UNION ALL
-            SELECT hour, labels['namespace'], 'StatefulSet', labels['statefulset'], 'replicas', ksm_num(last)
+            SELECT hour, namespace, 'StatefulSet', labels['statefulset'], 'replicas', ksm_num(last)
             FROM _h WHERE metric = 'kube_statefulset_replicas'
             UNION ALL
-            SELECT hour, labels['namespace'], 'Job', labels['job_name'],
+            SELECT hour, namespace, 'Job', labels['job_name'],
                    CASE metric WHEN 'kube_job_spec_parallelism' THEN 'parallelism' ELSE 'completions' END,
                    ksm_num(last)
             FROM _h WHERE metric IN ('kube_job_spec_parallelism', 'kube_job_spec_completions')
             UNION ALL
-            SELECT hour, labels['namespace'], 'CronJob', labels['cronjob'], 'schedule', labels['schedule']
+            SELECT hour, namespace, 'CronJob', labels['cronjob'], 'schedule', labels['schedule']
             FROM _h WHERE metric = 'kube_cronjob_info' AND labels['schedule'] IS NOT NULL
             UNION ALL
-            SELECT hour, labels['namespace'], 'CronJob', labels['cronjob'], 'concurrency_policy',
+            SELECT hour, namespace, 'CronJob', labels['cronjob'], 'concurrency_policy',
                    labels['concurrency_policy']
             FROM _h WHERE metric = 'kube_cronjob_info' AND labels['concurrency_policy'] IS NOT NULL
             UNION ALL
-            SELECT hour, labels['namespace'], 'CronJob', labels['cronjob'], 'suspend',
+            SELECT hour, namespace, 'CronJob', labels['cronjob'], 'suspend',
                    CASE WHEN last > 0 THEN 'true' ELSE 'false' END
             FROM _h WHERE metric = 'kube_cronjob_spec_suspend'
             UNION ALL
-            SELECT s.hour, s.labels['namespace'], coalesce(t.kind, 'HorizontalPodAutoscaler'),
+            SELECT s.hour, s.namespace, coalesce(t.kind, 'HorizontalPodAutoscaler'),
                    coalesce(t.name, s.labels['horizontalpodautoscaler']),
                    CASE s.metric WHEN 'kube_horizontalpodautoscaler_spec_min_replicas' THEN 'hpa_min'
                                  WHEN 'kube_horizontalpodautoscaler_spec_max_replicas' THEN 'hpa_max'
                                  WHEN 'kube_horizontalpodautoscaler_status_current_replicas' THEN 'hpa_current'
                                  ELSE 'hpa_desired' END,
                    ksm_num(s.last)
-            FROM _h s LEFT JOIN hpa_target t ON t.namespace = s.labels['namespace']
+            FROM _h s LEFT JOIN hpa_target t ON t.namespace = s.namespace
                  AND t.hpa = s.labels['horizontalpodautoscaler']
             WHERE s.metric IN ('kube_horizontalpodautoscaler_spec_min_replicas',
                                'kube_horizontalpodautoscaler_spec_max_replicas',

@@ -1,7 +1,8 @@
 """State tables from hourly series: pods, nodes, namespaces, owners, workloads, storage, HPAs, jobs.
 
 Used by :func:`tools.sources.history.build_history` inside its transaction. Input is the view
-``_h`` (one cluster's hourly series). Everything is set-based SQL; each table is upserted with
+``_h`` (one cluster's hourly series) and its series table ``_hser`` (label values as columns,
+``object_labels`` the unsanitised labels of a kube_*_labels series). Everything is set-based SQL; each table is upserted with
 :func:`tools.sources.state_merge.merge_rows` so a snapshot's richer facts survive:
 
 * labels merge key by key and the stored (snapshot) value wins on conflicts;
@@ -64,10 +65,10 @@ LABELS_OLD = "labels_old"
 
 
 def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
-    """Upsert the state tables from ``_h``; leaves ``_hpods`` (pods with workloads) for the facts."""
+    """Upsert the state tables from ``_h`` (after :func:`install_label_macro`); leaves ``_hpods``
+    (pods with workloads) for the facts."""
     c = cluster
     rows: dict[str, int] = {}
-    install_label_macro(con)
 
     _stage(con, "_hs_nodes", """
         SELECT ?::VARCHAR AS cluster, node, max(provider_id) AS provider_id, any_value(labels) AS labels,
@@ -75,17 +76,17 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
                CASE WHEN max(cpu) IS NOT NULL THEN coalesce(max(gpu), 0) END AS gpu_allocatable,
                'default' AS node_pool, 'on-demand' AS capacity_type
         FROM (
-            SELECT labels['node'] AS node, arg_max(nullif(labels['provider_id'], ''), hour) AS provider_id,
+            SELECT node, arg_max(nullif(labels['provider_id'], ''), hour) AS provider_id,
                    NULL::MAP(VARCHAR, VARCHAR) AS labels, NULL::DOUBLE AS cpu, NULL::DOUBLE AS mem, NULL::DOUBLE AS gpu
             FROM _h WHERE metric = 'kube_node_info' GROUP BY 1
             UNION ALL
-            SELECT labels['node'], NULL, arg_max(ksm_labels(labels), hour), NULL, NULL, NULL
+            SELECT node, NULL, arg_max(object_labels, hour), NULL, NULL, NULL
             FROM _h WHERE metric = 'kube_node_labels' GROUP BY 1
             UNION ALL
-            SELECT labels['node'], NULL, NULL,
-                   arg_max(last, hour) FILTER (labels['resource'] = 'cpu'),
-                   arg_max(last, hour) FILTER (labels['resource'] = 'memory'),
-                   arg_max(last, hour) FILTER (labels['resource'] IN ('nvidia_com_gpu', 'nvidia.com/gpu'))
+            SELECT node, NULL, NULL,
+                   arg_max(last, hour) FILTER (resource = 'cpu'),
+                   arg_max(last, hour) FILTER (resource = 'memory'),
+                   arg_max(last, hour) FILTER (resource IN ('nvidia_com_gpu', 'nvidia.com/gpu'))
             FROM _h WHERE metric = 'kube_node_status_allocatable' GROUP BY 1
         ) WHERE node IS NOT NULL AND node <> '' GROUP BY node""", [c])
     rows["nodes"] = merge_rows(con, "nodes", "_hs_nodes", ("cluster", "node"), {"labels": LABELS_OLD})
@@ -96,33 +97,33 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
         SELECT ?::VARCHAR AS cluster, namespace, kind, name,
                arg_max(owner_kind, hour) AS owner_kind, arg_max(owner_name, hour) AS owner_name
         FROM (
-            SELECT labels['namespace'] AS namespace,
+            SELECT namespace,
                    CASE metric WHEN 'kube_pod_owner' THEN 'Pod' WHEN 'kube_replicaset_owner' THEN 'ReplicaSet'
                                ELSE 'Job' END AS kind,
-                   CASE metric WHEN 'kube_pod_owner' THEN labels['pod']
+                   CASE metric WHEN 'kube_pod_owner' THEN pod
                                WHEN 'kube_replicaset_owner' THEN labels['replicaset'] ELSE labels['job_name'] END AS name,
-                   labels['owner_kind'] AS owner_kind, labels['owner_name'] AS owner_name, hour
+                   owner_kind, owner_name, hour
             FROM _h WHERE metric IN ('kube_pod_owner', 'kube_replicaset_owner', 'kube_job_owner')
-              AND coalesce(labels['owner_kind'], '') NOT IN ('', '<none>')
-              AND coalesce(labels['owner_name'], '') NOT IN ('', '<none>')
+              AND coalesce(owner_kind, '') NOT IN ('', '<none>')
+              AND coalesce(owner_name, '') NOT IN ('', '<none>')
         ) WHERE namespace IS NOT NULL AND name IS NOT NULL GROUP BY namespace, kind, name""", [c])
     rows["owner_edges"] = merge_rows(con, "owner_edges", "_hs_edges", ("cluster", "namespace", "kind", "name"))
 
     # Pods: presence from kube_pod_info; direct owner from kube_pod_owner, else created_by_*.
     _stage(con, "_hs_pod_base", """
         WITH info AS (
-            SELECT labels['namespace'] AS namespace, labels['pod'] AS pod, max(nullif(labels['uid'], '')) AS uid,
-                   arg_max(nullif(labels['node'], ''), hour) AS node,
-                   arg_max(nullif(labels['created_by_kind'], ''), hour) AS created_by_kind,
-                   arg_max(nullif(labels['created_by_name'], ''), hour) AS created_by_name,
+            SELECT namespace, pod, max(nullif(uid, '')) AS uid,
+                   arg_max(nullif(node, ''), hour) AS node,
+                   arg_max(nullif(created_by_kind, ''), hour) AS created_by_kind,
+                   arg_max(nullif(created_by_name, ''), hour) AS created_by_name,
                    min(hour) AS first_seen, max(hour) AS last_seen
             FROM _h WHERE metric = 'kube_pod_info' GROUP BY 1, 2),
         extra AS (
-            SELECT labels['namespace'] AS namespace, labels['pod'] AS pod,
-                   arg_max(ksm_labels(labels), hour) FILTER (metric = 'kube_pod_labels') AS labels,
+            SELECT namespace, pod,
+                   arg_max(object_labels, hour) FILTER (metric = 'kube_pod_labels') AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_pod_created'))::TIMESTAMP AS created_at,
                    -- the phase at the end of the latest hour (two phases can both be seen in it)
-                   arg_max(labels['phase'], (hour, last, labels['phase']))
+                   arg_max(phase, (hour, last, phase))
                        FILTER (metric = 'kube_pod_status_phase' AND max > 0) AS phase
             FROM _h WHERE metric IN ('kube_pod_labels', 'kube_pod_created', 'kube_pod_status_phase') GROUP BY 1, 2)
         SELECT ?::VARCHAR AS cluster, i.namespace, i.pod, i.uid, i.node,
@@ -137,7 +138,7 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
         WHERE i.namespace IS NOT NULL AND i.pod IS NOT NULL""", [c, c, c])
     _stage(con, "_hs_job_labels", """
         SELECT ?::VARCHAR AS cluster, namespace, job, any_value(labels) AS labels FROM (
-            SELECT labels['namespace'] AS namespace, labels['job_name'] AS job, ksm_labels(labels) AS labels
+            SELECT namespace, labels['job_name'] AS job, object_labels AS labels
             FROM _h WHERE metric = 'kube_job_labels'
             UNION ALL
             SELECT namespace, name, labels FROM k8s_objects WHERE cluster = ? AND kind = 'Job')
@@ -148,19 +149,19 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
 
     # A namespace is deleted when kube-state-metrics stops reporting it before the relation ends;
     # without kube_namespace_* series a namespace without pods may still exist: deleted_at is kept.
-    ns_metrics = con.execute("SELECT count(*) FROM _h WHERE metric IN ('kube_namespace_labels', "
+    ns_metrics = con.execute("SELECT count(*) FROM _hser WHERE metric IN ('kube_namespace_labels', "
                              "'kube_namespace_created')").fetchone()[0] > 0
     _stage(con, "_hs_ns", f"""
         WITH named AS (  -- every namespace a series names; its metadata from kube_namespace_* only
-            SELECT DISTINCT labels['namespace'] AS namespace FROM _h WHERE coalesce(labels['namespace'], '') <> ''),
+            SELECT DISTINCT namespace FROM _hser WHERE coalesce(namespace, '') <> ''),
         meta AS (
-            SELECT labels['namespace'] AS namespace,
-                   arg_max(ksm_labels(labels), hour) FILTER (metric = 'kube_namespace_labels') AS labels,
+            SELECT namespace,
+                   arg_max(object_labels, hour) FILTER (metric = 'kube_namespace_labels') AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_namespace_created'))::TIMESTAMP
                        AS created_at,
                    max(hour) AS last_hour
             FROM _h WHERE metric IN ('kube_namespace_labels', 'kube_namespace_created')
-              AND coalesce(labels['namespace'], '') <> ''
+              AND coalesce(namespace, '') <> ''
             GROUP BY 1),
         seen AS (SELECT * FROM named LEFT JOIN meta USING (namespace))
         SELECT ?::VARCHAR AS cluster, namespace, labels, created_at,
@@ -174,12 +175,12 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
         SELECT ?::VARCHAR AS cluster, namespace, kind, name, arg_min(labels, priority) AS labels,
                min(created_at) AS created_at, min(first_seen) AS first_seen, max(last_seen) AS last_seen
         FROM (
-            SELECT labels['namespace'] AS namespace,
+            SELECT namespace,
                    CASE metric WHEN 'kube_deployment_labels' THEN 'Deployment'
                                WHEN 'kube_statefulset_labels' THEN 'StatefulSet'
                                WHEN 'kube_daemonset_labels' THEN 'DaemonSet' ELSE 'CronJob' END AS kind,
                    coalesce(labels['deployment'], labels['statefulset'], labels['daemonset'], labels['cronjob']) AS name,
-                   arg_max(ksm_labels(labels), hour) FILTER (ends_with(metric, '_labels')) AS labels,
+                   arg_max(object_labels, hour) FILTER (ends_with(metric, '_labels')) AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_cronjob_created'))::TIMESTAMP AS created_at,
                    min(hour) AS first_seen, max(hour) AS last_seen, 0 AS priority
             FROM _h WHERE metric IN ('kube_deployment_labels', 'kube_statefulset_labels', 'kube_daemonset_labels',
@@ -206,15 +207,15 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
 def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str, int]:
     rows: dict[str, int] = {}
     _stage(con, "_hs_pod_volumes", """
-        SELECT DISTINCT ?::VARCHAR AS cluster, labels['namespace'] AS namespace, labels['pod'] AS pod,
+        SELECT DISTINCT ?::VARCHAR AS cluster, namespace, pod,
                labels['persistentvolumeclaim'] AS pvc
         FROM _h WHERE metric = 'kube_pod_spec_volumes_persistentvolumeclaims_info'
-          AND labels['namespace'] IS NOT NULL AND labels['pod'] IS NOT NULL
+          AND namespace IS NOT NULL AND pod IS NOT NULL
           AND coalesce(labels['persistentvolumeclaim'], '') <> ''""", [c])
     rows["pod_volumes"] = merge_rows(con, "pod_volumes", "_hs_pod_volumes", ("cluster", "namespace", "pod", "pvc"))
 
     _stage(con, "_hs_pvcs", """
-        SELECT ?::VARCHAR AS cluster, labels['namespace'] AS namespace, labels['persistentvolumeclaim'] AS pvc,
+        SELECT ?::VARCHAR AS cluster, namespace, labels['persistentvolumeclaim'] AS pvc,
                arg_max(nullif(labels['volumename'], ''), hour) FILTER (metric = 'kube_persistentvolumeclaim_info')
                    AS volume_name,
                arg_max(nullif(labels['storageclass'], ''), hour) FILTER (metric = 'kube_persistentvolumeclaim_info')
@@ -223,7 +224,7 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
                    AS request_bytes
         FROM _h WHERE metric IN ('kube_persistentvolumeclaim_info',
                                  'kube_persistentvolumeclaim_resource_requests_storage_bytes')
-          AND labels['namespace'] IS NOT NULL AND labels['persistentvolumeclaim'] IS NOT NULL
+          AND namespace IS NOT NULL AND labels['persistentvolumeclaim'] IS NOT NULL
         GROUP BY 2, 3""", [c])
     rows["pvcs"] = merge_rows(con, "pvcs", "_hs_pvcs", ("cluster", "namespace", "pvc"))
 
@@ -240,7 +241,7 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
                    AS claim_namespace,
                arg_max(nullif(labels['name'], ''), hour) FILTER (metric = 'kube_persistentvolume_claim_ref')
                    AS claim_name,
-               arg_max(labels['phase'], (hour, last, labels['phase']))
+               arg_max(phase, (hour, last, phase))
                    FILTER (metric = 'kube_persistentvolume_status_phase' AND max > 0) AS phase
         FROM _h WHERE metric IN ('kube_persistentvolume_info', 'kube_persistentvolume_capacity_bytes',
                                  'kube_persistentvolume_claim_ref', 'kube_persistentvolume_status_phase')
@@ -249,7 +250,7 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
     rows["pvs"] = merge_rows(con, "pvs", "_hs_pvs", ("cluster", "pv"))
 
     _stage(con, "_hs_hpas", """
-        SELECT ?::VARCHAR AS cluster, labels['namespace'] AS namespace, labels['horizontalpodautoscaler'] AS hpa,
+        SELECT ?::VARCHAR AS cluster, namespace, labels['horizontalpodautoscaler'] AS hpa,
                arg_max(labels['scaletargetref_kind'], hour) FILTER (metric = 'kube_horizontalpodautoscaler_info')
                    AS target_kind,
                arg_max(labels['scaletargetref_name'], hour) FILTER (metric = 'kube_horizontalpodautoscaler_info')
@@ -261,14 +262,14 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
                nullif(list_sort(list_distinct(list(labels['metric_name'])
                    FILTER (metric = 'kube_horizontalpodautoscaler_spec_target_metric'))), []) AS metric_resources
         FROM _h WHERE starts_with(metric, 'kube_horizontalpodautoscaler_')
-          AND labels['namespace'] IS NOT NULL AND labels['horizontalpodautoscaler'] IS NOT NULL
+          AND namespace IS NOT NULL AND labels['horizontalpodautoscaler'] IS NOT NULL
         GROUP BY 2, 3""", [c])
     rows["hpas"] = merge_rows(con, "hpas", "_hs_hpas", ("cluster", "namespace", "hpa"))
 
     _stage(con, "_hs_jobs", """
-        SELECT ?::VARCHAR AS cluster, labels['namespace'] AS namespace, labels['job_name'] AS job,
-               arg_max(labels['owner_name'], hour) FILTER (metric = 'kube_job_owner'
-                   AND labels['owner_kind'] = 'CronJob') AS cronjob,
+        SELECT ?::VARCHAR AS cluster, namespace, labels['job_name'] AS job,
+               arg_max(owner_name, hour) FILTER (metric = 'kube_job_owner'
+                   AND owner_kind = 'CronJob') AS cronjob,
                to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_job_created'))::TIMESTAMP AS created_at,
                to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_job_status_start_time'))::TIMESTAMP
                    AS start_time,
@@ -283,7 +284,7 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
                                  'kube_job_status_completion_time', 'kube_job_status_succeeded',
                                  'kube_job_status_failed', 'kube_job_status_active', 'kube_job_spec_parallelism',
                                  'kube_job_spec_completions')
-          AND labels['namespace'] IS NOT NULL AND labels['job_name'] IS NOT NULL
+          AND namespace IS NOT NULL AND labels['job_name'] IS NOT NULL
         GROUP BY 2, 3""", [c])
     rows["job_runs"] = merge_rows(con, "job_runs", "_hs_jobs", ("cluster", "namespace", "job"))
     return rows

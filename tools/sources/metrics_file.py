@@ -11,10 +11,11 @@ cannot read as UTF-8 lines, is parsed whole by prometheus_client
 Both reduce the samples of catalogue series (``tools.sources.metric_catalogue``) to the
 hourly-series relation of the contract (``avg``, ``max``, ``min``, ``last`` = value at the
 latest timestamp, ``samples`` per series and hour ``[H, H+1h)``; NaN values are staleness
-markers and dropped). The fast path keys that reduction on an integer series id, and the
-relation ``_metrics_hourly`` is a view joining ``_metrics_series`` (one row per series, with
-its label map) to ``_metrics_hours`` (one row per series and hour): no label map is stored
-per series-hour. The parser path groups Parquet batches per metric (see :func:`_reduce_hourly`).
+markers and dropped). The fast path keys that reduction on an integer series id and hands
+:func:`~tools.sources.history.build_history` the two tables apart, ``_metrics_series`` (one row
+per series, with its label map) and ``_metrics_hours`` (one row per series and hour): no label
+map is stored or joined per series-hour. The parser path groups Parquet batches per metric into
+the table ``_metrics_hourly`` (see :func:`_reduce_hourly`).
 :func:`tools.sources.history.build_history` then fills the tables, once per cluster in the file.
 
 Memory is bounded by the warehouse connection's ``memory_limit`` (``warehouse.memory_limit``
@@ -102,7 +103,7 @@ def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
 
 
 def _parse_fast(ctx: Context, path: Path, cluster: str | None) -> int | None:
-    """The DuckDB path: ``_metrics_hourly`` as a view over series and (series, hour) rows.
+    """The DuckDB path: ``_metrics_series`` (a row per series) and ``_metrics_hours`` (per series and hour).
 
     Returns the untimed samples, or None when the file is outside the strict subset
     :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
@@ -120,14 +121,10 @@ def _parse_fast(ctx: Context, path: Path, cluster: str | None) -> int | None:
     if read.no_cluster:
         _drop_fast_tables(ctx)
         raise InputError(f"{path}: {read.no_cluster} samples have no `cluster` label; pass --cluster NAME")
-    ctx.db.execute("""CREATE OR REPLACE TEMP VIEW _metrics_hourly AS
-        SELECT s.cluster, s.metric, s.labels, h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples
-        FROM _metrics_hours h JOIN _metrics_series s USING (series)""")
     return read.untimed
 
 
 def _drop_fast_tables(ctx: Context) -> None:
-    ctx.db.execute("DROP VIEW IF EXISTS _metrics_hourly")
     ctx.db.execute("DROP TABLE IF EXISTS _metrics_hours")
     ctx.db.execute("DROP TABLE IF EXISTS _metrics_series")
 
@@ -154,17 +151,19 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     con = ctx.db
     try:
         no_ts = _parse_fast(ctx, path, cluster) if fast else None
-        series = "_metrics_series"   # one row per series: cheaper to list clusters from than the hourly rows
+        # fast path: hours and series apart (clusters listed from the series, one row each)
+        relation, series = "_metrics_hours", "_metrics_series"
         if no_ts is None:
             _drop_fast_tables(ctx)
             no_ts = _parse_slow(ctx, path, cluster)
-            series = "_metrics_hourly"
-        clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {series} ORDER BY 1").fetchall()]
+            relation, series = "_metrics_hourly", None
+        clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {series or relation} ORDER BY 1")
+                    .fetchall()]
         report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None,
                               files=[str(path)])
         with transaction(con):  # every cluster of the file, or none
-            parts = [build_history(ctx, name, "_metrics_hourly", source="metrics", refresh=False,
-                                   own_transaction=False) for name in clusters]
+            parts = [build_history(ctx, name, relation, source="metrics", refresh=False,
+                                   own_transaction=False, series_relation=series) for name in clusters]
         for part in parts:
             for table, n in part.rows.items():
                 report.rows[table] = report.rows.get(table, 0) + n

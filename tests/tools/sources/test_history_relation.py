@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pyarrow as pa
+import pytest
 
+from tools.errors import InputError
 from tools.sources.history import build_history
 
 H0, H1 = datetime(2024, 6, 3, 8), datetime(2024, 6, 3, 9)
@@ -146,3 +148,54 @@ def test_only_the_hours_and_tables_covered_are_replaced(ctx):
     build_history(ctx, "c2", "rel2")
     assert q(ctx, "SELECT hour, used_bytes FROM volume_hours ORDER BY hour") == [(H0, 1e9), (H1, 3e9)]
     assert q(ctx, "SELECT * FROM pod_hours ORDER BY ALL") == pod_hours
+
+
+HISTORY_TABLES = ("nodes", "owner_edges", "pods", "namespaces", "workloads", "pod_volumes", "pvcs", "pvs", "hpas",
+                  "job_runs", "pod_hours", "container_hours", "node_hours", "volume_hours", "namespace_log_hours",
+                  "workload_spec_hours", "data_caveats")
+
+
+def table_rows(ctx, table):
+    exclude = " EXCLUDE (recorded_at)" if table == "data_caveats" else ""
+    return q(ctx, f"SELECT *{exclude} FROM {table} ORDER BY ALL")
+
+
+def split(ctx, rows):
+    """The relation as the metrics-file fast path hands it over: series apart from their hours,
+    plus a series without hours (all its samples NaN) and one of another cluster."""
+    keys = list(dict.fromkeys((r["cluster"], r["metric"], tuple(r["labels"].items())) for r in rows))
+    ids = {key: n for n, key in enumerate(keys, start=10)}
+    series_rows = [{"series": n, "cluster": c, "metric": m, "labels": dict(labels)} for (c, m, labels), n in ids.items()]
+    series_rows += [{"series": 1, "cluster": "c2", "metric": "kube_pod_info", "labels": {"namespace": "x", "pod": "y"}},
+                    {"series": 2, "cluster": "c9", "metric": "kube_pod_info", "labels": {"namespace": "x", "pod": "z"}}]
+    hour_rows = [{"series": ids[(r["cluster"], r["metric"], tuple(r["labels"].items()))],
+                  **{k: r[k] for k in ("hour", "avg", "max", "min", "last", "samples")}} for r in rows]
+    hour_rows.append({"series": 2, "hour": H0, "avg": 1.0, "max": 1.0, "min": 1.0, "last": 1.0, "samples": 1})
+    ctx.db.register("series_arrow", pa.Table.from_pylist(series_rows, schema=pa.schema(
+        [("series", pa.int64()), ("cluster", pa.string()), ("metric", pa.string()),
+         ("labels", pa.map_(pa.string(), pa.string()))])))
+    ctx.db.register("hours_arrow", pa.Table.from_pylist(hour_rows, schema=pa.schema(
+        [("series", pa.int64()), ("hour", pa.timestamp("us")), ("avg", pa.float64()), ("max", pa.float64()),
+         ("min", pa.float64()), ("last", pa.float64()), ("samples", pa.int64())])))
+    ctx.db.execute("CREATE TEMP TABLE split_series AS SELECT * FROM series_arrow")
+    ctx.db.execute("CREATE TEMP TABLE split_hours AS SELECT * FROM hours_arrow")
+
+
+def test_split_relation_gives_the_tables_of_the_single_one(ctx):
+    load(ctx, "rel", relation_rows())
+    build_history(ctx, "c2", "rel")
+    single = {table: table_rows(ctx, table) for table in HISTORY_TABLES}
+    for table in HISTORY_TABLES:
+        ctx.db.execute(f"DELETE FROM {table}")
+    split(ctx, relation_rows())
+    build_history(ctx, "c2", "split_hours", series_relation="split_series")
+    for table in HISTORY_TABLES:
+        assert table_rows(ctx, table) == single[table], table
+    assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
+
+
+def test_split_relation_missing_a_column_is_named(ctx):
+    split(ctx, relation_rows())
+    ctx.db.execute("CREATE TEMP TABLE no_labels AS SELECT series, cluster, metric FROM split_series")
+    with pytest.raises(InputError, match="no_labels: missing hourly-series column.s. labels"):
+        build_history(ctx, "c2", "split_hours", series_relation="no_labels")
