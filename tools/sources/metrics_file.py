@@ -76,13 +76,13 @@ def _reduce_hourly(ctx: Context, path: Path, files: list[str], cluster: str | No
     return no_ts
 
 
-def _parse_slow(ctx: Context, path: Path, cluster: str | None) -> int:
+def _parse_slow(ctx: Context, path: Path, cluster: str | None, openmetrics: bool) -> int:
     """The prometheus_client path: ``_metrics_hourly`` (a table keyed by label maps); returns untimed samples."""
     with tempfile.TemporaryDirectory(prefix="allot-metrics-") as tmp:
         try:
-            openmetrics, parsed = parse_file(path, Path(tmp))
+            _, parsed = parse_file(path, Path(tmp), openmetrics=openmetrics)
         except (ValueError, UnicodeDecodeError) as err:
-            fmt = "OpenMetrics" if is_openmetrics(path) else "Prometheus text"
+            fmt = "OpenMetrics" if openmetrics else "Prometheus text"
             raise InputError(
                 f"{path}: not valid {fmt} ({err}); export with timestamps, e.g. `promtool tsdb "
                 "dump-openmetrics`, or the /federate or /metrics text of an exporter"
@@ -102,13 +102,12 @@ def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
         )
 
 
-def _parse_fast(ctx: Context, path: Path, cluster: str | None) -> int | None:
+def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool) -> int | None:
     """The DuckDB path: ``_metrics_series`` (a row per series) and ``_metrics_hours`` (per series and hour).
 
     Returns the untimed samples, or None when the file is outside the strict subset
     :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
     """
-    openmetrics = is_openmetrics(path)
     read = read_hourly(ctx.db, path, openmetrics, cluster, ctx.clock())
     if isinstance(read, str):
         log.info("%s: parsed with prometheus_client: %s", path, read)
@@ -149,13 +148,14 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     """
     path = Path(path)
     con = ctx.db
+    openmetrics = is_openmetrics(path)   # once: for a gzip file it means reading the whole stream
     try:
-        no_ts = _parse_fast(ctx, path, cluster) if fast else None
+        no_ts = _parse_fast(ctx, path, cluster, openmetrics) if fast else None
         # fast path: hours and series apart (clusters listed from the series, one row each)
         relation, series = "_metrics_hours", "_metrics_series"
         if no_ts is None:
             _drop_fast_tables(ctx)
-            no_ts = _parse_slow(ctx, path, cluster)
+            no_ts = _parse_slow(ctx, path, cluster, openmetrics)
             relation, series = "_metrics_hourly", None
         clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {series or relation} ORDER BY 1")
                     .fetchall()]
@@ -170,15 +170,9 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
             report.caveats.extend(part.caveats)
             report.warnings.extend(part.warnings)
     finally:
-        if _is_table(con, "_metrics_hourly"):
-            con.execute("DROP TABLE _metrics_hourly")
+        con.execute("DROP TABLE IF EXISTS _metrics_hourly")
         _drop_fast_tables(ctx)
     if no_ts:
         report.warnings.append(f"{no_ts} samples had no timestamp and were taken at the ingest time")
     refresh_allocation(ctx)
     return report
-
-
-def _is_table(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
-                            [name]).fetchone()[0])

@@ -309,20 +309,23 @@ def idle_cores() -> int:
     return max(1, min(4, (os.cpu_count() or 1) - int(load)))
 
 
-def parse_file(path: Path, out_dir: Path, workers: int | None = None) -> tuple[bool, ChunkResult]:
+def parse_file(path: Path, out_dir: Path, workers: int | None = None,
+               openmetrics: bool | None = None) -> tuple[bool, ChunkResult]:
     """Parse ``path`` into Parquet batches under ``out_dir``; returns (is OpenMetrics, totals).
 
     ``workers`` defaults to the idle cores; files under :data:`PARALLEL_MIN_BYTES` and busy
     machines parse in-process. If worker processes cannot start (an interpreter without a
-    main module file, for one), the file is parsed in-process instead.
+    main module file, for one), the file is parsed in-process instead. ``openmetrics`` is the
+    format when the caller already knows it (else it is detected: see :func:`is_openmetrics`).
     """
-    openmetrics = is_openmetrics(path)
+    openmetrics = is_openmetrics(path) if openmetrics is None else openmetrics
     workers = workers or idle_cores()
     if path.stat().st_size < PARALLEL_MIN_BYTES:
         workers = 1
     # a gzip stream cannot be entered in the middle: one chunk, the whole decompressed text
-    whole = (0, sys.maxsize if is_gzip(path) else path.stat().st_size)
-    bounds = [whole] if is_gzip(path) else chunk_bounds(path, workers)
+    gz = is_gzip(path)
+    whole = (0, sys.maxsize if gz else path.stat().st_size)
+    bounds = [whole] if gz else chunk_bounds(path, workers)
     jobs = [(str(path), start, end, openmetrics, str(out_dir / f"chunk{i:03d}")) for i, (start, end) in
             enumerate(bounds)]
     results = None
