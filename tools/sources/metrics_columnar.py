@@ -2,12 +2,16 @@
 
 A history file repeats each series' label text once per sample, and tier M's files hold tens of
 millions of lines; prometheus_client's pure-Python parser reads about 60k samples per second.
-Here DuckDB reads the file as one text column (vectorised, parallel), splits each sample line
-``name{label="value",...} value [timestamp]`` or ``name value [timestamp]`` with string
-functions, and parses the label text once per *series*, not per sample. prometheus_client stays
-the parser of record: this path accepts only a strict subset of the format and, for anything
-else, :func:`read_hourly` returns the reason and the caller parses the whole file with
-prometheus_client (:mod:`tools.sources.metrics_parse`), which is also what words every error.
+Here the file is read a segment at a time (:mod:`tools.sources.metrics_lines`: Arrow arrays of
+about 128 MB of lines each), DuckDB splits each sample line ``name{label="value",...} value
+[timestamp]`` or ``name value [timestamp]`` with string functions (in parallel), numbers the
+runs of consecutive lines of one series, and parses the label text once per *series*, not per
+sample. Only a row per run and three numbers per catalogue sample are kept across segments,
+so the space a file needs grows with its series and samples, not with its text.
+prometheus_client stays the parser of record: this path accepts only a strict subset of the
+format and, for anything else, :func:`read_hourly` returns the reason and the caller parses
+the whole file with prometheus_client (:mod:`tools.sources.metrics_parse`), which is also
+what words every error.
 
 The strict subset (every other file goes the slow way, so this path never accepts a file the
 parser refuses):
@@ -31,17 +35,17 @@ parser refuses):
   negative, and one label set has one label order per metric (the parser's grouping
   compares label sets).
 
-A run is a series: its number (a running count of series changes, a streaming window in file
-order) is the series id, so the hourly ``GROUP BY`` keys on ``(series, hour)`` integers
-instead of label maps. The result is two temp tables, ``_metrics_series(series, cluster,
-metric, labels)`` for catalogue series and ``_metrics_hours(series, hour, avg, max, min, last,
-samples)``, reduced as the slow path reduces (NaN values are staleness markers and dropped;
-an untimed sample is taken at the ingest time).
+A run is a series: its number (a running count of series changes, a streaming window over
+each segment, carried from one segment to the next) is the series id, so the hourly reduction
+keys on ``(series, hour)`` integers instead of label maps. The result is the temp table
+``_metrics_series(series, cluster, metric, labels)`` for catalogue series and the view
+``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as the slow path
+reduces (NaN values are staleness markers and dropped; an untimed sample is taken at the
+ingest time).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,15 +56,12 @@ import prometheus_client.parser as prometheus_parser
 import pyarrow as pa
 
 from tools.sources.metric_catalogue import BY_NAME
-from tools.sources.metrics_parse import is_gzip
-
-log = logging.getLogger(__name__)
+from tools.sources.metrics_lines import NotLines
+from tools.sources.metrics_scan import scan_runs
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
 LABEL_ESCAPED = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
-VALUE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|NaN|\+Inf|-Inf"
-TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
 OM_TYPES = ("gauge", "counter", "unknown")
 ESCAPED_SERIES_LIMIT = 200_000   # more label texts with a backslash than this: the slow path
 
@@ -75,81 +76,7 @@ class ColumnarResult:
     untimed: int = 0
     no_cluster: int = 0
     skipped: set[str] = field(default_factory=set)
-
-
-def _source(path: Path) -> str:
-    literal = "'" + str(path).replace("'", "''") + "'"
-    compression = "gzip" if is_gzip(path) else "none"
-    return (f"read_csv({literal}, columns={{'line': 'VARCHAR'}}, delim='\\x01', quote='', escape='', "
-            f"header=false, auto_detect=false, new_line='\\n', compression='{compression}')")
-
-
-def _lines_sql(path: Path, openmetrics: bool) -> str:
-    """Every line in file order: number ``n``, kind, series text ``s``, value, timestamp, run."""
-    ts_double = ("split_part(t, '.', 1)::BIGINT + coalesce(rpad(nullif(split_part(t, '.', 2), ''), 9, '0')::BIGINT, 0)"
-                 " / 1e9" if openmetrics else "t::BIGINT / 1000")
-    tail = f"(?:{VALUE})(?: (?:{TIMESTAMP[openmetrics]}))?"
-    return f"""
-        WITH l AS (
-            SELECT row_number() OVER () AS n, line,
-                   CASE WHEN line IS NULL THEN 'B' WHEN starts_with(line, '#') THEN 'M' ELSE 'S' END AS kind
-            FROM {_source(path)}),
-        p AS (  -- series text and the rest: split at the one '}} ' (labels) or the first blank
-            SELECT n, kind, line,
-                   CASE WHEN kind <> 'S' THEN NULL WHEN contains(line, '{{') THEN string_split(line, '}} ')
-                        ELSE string_split(line, ' ') END AS parts
-            FROM l),
-        v AS (
-            SELECT n, kind,
-                   CASE WHEN kind <> 'S' THEN line WHEN contains(line, '{{') THEN parts[1] || '}}'
-                        ELSE parts[1] END AS s,
-                   CASE WHEN kind <> 'S' THEN NULL WHEN contains(line, '{{') THEN parts[2]
-                        ELSE array_to_string(parts[2:], ' ') END AS rest,
-                   kind = 'S' AND (CASE WHEN contains(line, '{{') THEN len(parts) = 2 ELSE len(parts) IN (2, 3) END)
-                       AND regexp_full_match(rest, '{tail}') AS ok
-            FROM p),
-        d AS (
-            SELECT n, kind, s, ok, string_split(rest, ' ') AS vt FROM v),
-        c AS (
-            SELECT n, kind, s, ok, vt[2] AS t,
-                   CASE WHEN NOT ok THEN NULL WHEN vt[1] = 'NaN' THEN 'nan'::DOUBLE
-                        WHEN vt[1] = '+Inf' THEN 'inf'::DOUBLE WHEN vt[1] = '-Inf' THEN '-inf'::DOUBLE
-                        WHEN vt[1] = '-0' THEN 0.0  -- the parser reads an integer: +0.0
-                        ELSE TRY_CAST(vt[1] AS DOUBLE) END AS value
-            FROM d),
-        x AS (
-            SELECT n, kind, s, ok, value, t IS NULL AS untimed,
-                   CASE WHEN ok AND t IS NOT NULL THEN {ts_double} END AS ts
-            FROM c),
-        h AS (
-            SELECT *, CASE WHEN kind = 'S' AND ok THEN coalesce(to_timestamp(ts)::TIMESTAMP, $now) END AS sampled_at
-            FROM x),
-        r AS (
-            SELECT *, s IS DISTINCT FROM lag(s) OVER () AS run_start, lag(ts) OVER () AS prev_ts,
-                   lag(date_trunc('hour', sampled_at)) OVER () AS prev_hour
-            FROM h)
-        SELECT n, CASE WHEN run_start THEN s END AS s, value, sampled_at,
-               kind = 'S' AND untimed AS untimed,
-               kind <> 'M' AND NOT {"FALSE" if openmetrics else "kind = 'B'"} AND NOT (ok AND value IS NOT NULL) AS bad,
-               kind = 'S' AND NOT run_start AND NOT coalesce(ts > prev_ts, FALSE) AS bad_order,
-               kind = 'S' AND NOT run_start AND date_trunc('hour', sampled_at) = prev_hour AS same_hour,
-               sum(run_start::INTEGER) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)::BIGINT AS run
-        FROM r"""
-
-
-def _scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> None:
-    """The one pass over the file, in order: ``_mc_lines`` (a row per line, the series text on
-    the first line of each run only), then ``_mc_runs``, a row per run with its checks."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_lines AS {_lines_sql(path, openmetrics)}", {"now": now})
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _mc_runs AS
-        SELECT run, CASE WHEN s IS NULL THEN 'B' WHEN starts_with(s, '#') THEN 'M' ELSE 'S' END AS kind, s,
-               first_n, last_n, lines, bad_lines, bad_order, same_hour, untimed, negative_or_nan
-        FROM (SELECT run, any_value(s) AS s, min(n) AS first_n, max(n) AS last_n, count(*) AS lines,
-                     count(*) FILTER (bad) AS bad_lines, count(*) FILTER (bad_order) AS bad_order,
-                     count(*) FILTER (same_hour) AS same_hour, count(*) FILTER (untimed) AS untimed,
-                     bool_or(isnan(value) OR value < 0) AS negative_or_nan
-              FROM _mc_lines GROUP BY run)""")
+    openmetrics: bool = True
 
 
 def _fail(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> bool:
@@ -306,53 +233,71 @@ def _series_table(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
               WHERE list_contains(?, s.metric))""", [cluster, sorted(BY_NAME)])
 
 
-def _hours_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Samples of catalogue series reduced per (series, hour), from ``_mc_lines``.
+def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
+    """The view ``_metrics_hours``: catalogue samples reduced per (series, hour).
 
-    Runs are in time order, so when no run has two samples in one hour (``same_hour``; the
-    common case of one sample per series and hour) each sample is its own hourly row and the
-    ``GROUP BY`` is skipped: one value is its own average, maximum, minimum and last.
+    Runs are in time order, so a run without two samples in one hour (``same_hour``; the
+    common case of one sample per series and hour) needs no ``GROUP BY``: each sample is its
+    own hourly row, its value its own average, maximum, minimum and last. Only the other runs
+    are grouped, into ``_mc_hours``, and their samples deleted; the view is the two together.
     """
-    catalogue_only = _fail(con, """SELECT (SELECT count(*) FROM _metrics_series)
-                                          = (SELECT count(*) FROM _mc_runs WHERE kind = 'S')""")
-    where = "sampled_at IS NOT NULL AND NOT isnan(value)" + (
-        "" if catalogue_only else " AND run IN (SELECT series FROM _metrics_series)")
-    if _fail(con, "SELECT sum(same_hour) > 0 FROM _mc_runs"):
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _metrics_hours AS
-            SELECT run AS series, date_trunc('hour', sampled_at) AS hour, avg(value) AS avg, max(value) AS max,
-                   min(value) AS min, arg_max(value, sampled_at) AS last, count(*) AS samples
-            FROM _mc_lines WHERE {where} GROUP BY 1, 2""")
-    else:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _metrics_hours AS
-            SELECT run AS series, date_trunc('hour', sampled_at) AS hour, value AS avg, value AS max, value AS min,
-                   value AS last, 1::BIGINT AS samples
-            FROM _mc_lines WHERE {where}""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _mc_hours AS
+        SELECT run, date_trunc('hour', sampled_at) AS hour, avg(value) AS avg, max(value) AS max,
+               min(value) AS min, arg_max(value, sampled_at) AS last, count(*) AS samples
+        FROM _mc_samples WHERE run IN (SELECT run FROM _mc_runs WHERE same_hour > 0) GROUP BY 1, 2""")
+    con.execute("DELETE FROM _mc_samples WHERE run IN (SELECT run FROM _mc_runs WHERE same_hour > 0)")
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW _metrics_hours AS
+        SELECT run AS series, date_trunc('hour', sampled_at) AS hour, value AS avg, value AS max, value AS min,
+               value AS last, 1::BIGINT AS samples
+        FROM _mc_samples
+        UNION ALL
+        SELECT run AS series, hour, avg, max, min, last, samples FROM _mc_hours""")
+
+
+def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what :func:`read_hourly` created (after the history build, or when it gave up)."""
+    con.execute("DROP VIEW IF EXISTS _metrics_hours")
+    for table in ("_metrics_series", *_SCAN_TABLES, "_mc_samples", "_mc_hours"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_series", "_mc_escaped", "_mc_meta",
+                "_mc_blocks", "_mc_families")
 
 
 def read_hourly(
-    con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, cluster: str | None, now: datetime
+    con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool | None, cluster: str | None, now: datetime
 ) -> ColumnarResult | str:
-    """Read ``path`` into ``_metrics_series`` and ``_metrics_hours``, or say why the parser must.
+    """Read ``path`` into ``_metrics_series`` and the view ``_metrics_hours``, or say why the parser must.
+
+    Args:
+        openmetrics: the file's format, or None when it is not known yet (a gzip file has no
+            seekable end): then it is read as OpenMetrics, and read again as the classic format
+            when its last line turns out not to be ``# EOF``.
 
     Returns:
-        The counts, or the reason (a short phrase) the file is outside the strict subset; then
-        nothing is created and the caller parses the file with prometheus_client.
+        The counts (and the format), or the reason (a short phrase) the file is outside the
+        strict subset; then nothing is left behind and the caller parses the file with
+        prometheus_client. Drop the tables with :func:`drop_tables` after the history build.
     """
     if not con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]:
         return "the connection does not keep lines in file order (preserve_insertion_order is off)"
     try:
-        _scan_runs(con, path, openmetrics, now)
-    except duckdb.Error as err:       # not UTF-8, a carriage return, an unreadable file
-        return f"DuckDB cannot read it as lines ({str(err).splitlines()[0]})"
-    try:
+        scanned_as = True if openmetrics is None else openmetrics
+        reader = scan_runs(con, path, scanned_as, now)
+        if reader.done and reader.openmetrics != scanned_as:   # a scan stopped early has a bad line anyway
+            scanned_as = reader.openmetrics
+            reader = scan_runs(con, path, scanned_as, now)
+        openmetrics = scanned_as
         reason = (_check_lines(con, openmetrics) or _build_series(con, openmetrics)
                   or _parse_escaped(con, openmetrics) or _check_families(con, openmetrics))
         if reason:
+            drop_tables(con)
             return reason
         _series_table(con, cluster)
-        result = ColumnarResult()
+        result = ColumnarResult(openmetrics=openmetrics)
         result.families, names = con.execute(
             "SELECT count(DISTINCT metric), list(DISTINCT metric) FROM _mc_series").fetchone()
         result.series, result.kept, result.untimed, result.no_cluster = con.execute(
@@ -360,8 +305,14 @@ def read_hourly(
             "coalesce(sum(lines) FILTER (cluster IS NULL), 0) FROM _metrics_series").fetchone()
         result.skipped = {m for m in names or [] if m not in BY_NAME}
         if result.kept and not result.no_cluster:
-            _hours_table(con)
+            _hours_view(con)
         return result
+    except NotLines as err:           # not UTF-8, a carriage return, a damaged gzip stream
+        drop_tables(con)
+        return f"not read as lines: {err}"
+    except BaseException:
+        drop_tables(con)
+        raise
     finally:
-        for table in ("_mc_lines", "_mc_runs", "_mc_series", "_mc_escaped", "_mc_meta", "_mc_blocks", "_mc_families"):
+        for table in _SCAN_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -19,7 +19,8 @@ the table ``_metrics_hourly`` (see :func:`_reduce_hourly`).
 :func:`tools.sources.history.build_history` then fills the tables, once per cluster in the file.
 
 Memory is bounded by the warehouse connection's ``memory_limit`` (``warehouse.memory_limit``
-setting); DuckDB spills the line table and the GROUP BYs beyond it to its temp directory.
+setting); the fast path holds one segment of lines at a time, and DuckDB spills the series,
+samples and GROUP BYs beyond the limit to its temp directory.
 
 Decisions: the cluster is ``cluster`` (the argument) else each series' ``cluster`` label; a
 sample without a timestamp is taken at the ingest time (a plain scrape), and the report says
@@ -36,8 +37,8 @@ from tools.context import Context
 from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
-from tools.sources.metrics_columnar import read_hourly
-from tools.sources.metrics_parse import is_openmetrics, parse_file
+from tools.sources.metrics_columnar import drop_tables, read_hourly
+from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
@@ -102,7 +103,7 @@ def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
         )
 
 
-def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool) -> int | None:
+def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool | None) -> int | None:
     """The DuckDB path: ``_metrics_series`` (a row per series) and ``_metrics_hours`` (per series and hour).
 
     Returns the untimed samples, or None when the file is outside the strict subset
@@ -113,19 +114,15 @@ def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool
         log.info("%s: parsed with prometheus_client: %s", path, read)
         return None
     log.info("%s: %s read by DuckDB, %d metrics, %d catalogue series, %d catalogue samples; skipped %s", path,
-             "OpenMetrics" if openmetrics else "Prometheus text", read.families, read.series, read.kept,
+             "OpenMetrics" if read.openmetrics else "Prometheus text", read.families, read.series, read.kept,
              sorted(read.skipped))
     if not read.kept:
+        drop_tables(ctx.db)
         return None   # the parser's family count words the error
     if read.no_cluster:
-        _drop_fast_tables(ctx)
+        drop_tables(ctx.db)
         raise InputError(f"{path}: {read.no_cluster} samples have no `cluster` label; pass --cluster NAME")
     return read.untimed
-
-
-def _drop_fast_tables(ctx: Context) -> None:
-    ctx.db.execute("DROP TABLE IF EXISTS _metrics_hours")
-    ctx.db.execute("DROP TABLE IF EXISTS _metrics_series")
 
 
 def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None, *,
@@ -148,13 +145,14 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     """
     path = Path(path)
     con = ctx.db
-    openmetrics = is_openmetrics(path)   # once: for a gzip file it means reading the whole stream
+    # a gzip file has no seekable end: the fast path finds out as it reads, the parser needs to know first
+    openmetrics = None if is_gzip(path) else is_openmetrics(path)
     try:
         no_ts = _parse_fast(ctx, path, cluster, openmetrics) if fast else None
         # fast path: hours and series apart (clusters listed from the series, one row each)
         relation, series = "_metrics_hours", "_metrics_series"
         if no_ts is None:
-            _drop_fast_tables(ctx)
+            openmetrics = is_openmetrics(path) if openmetrics is None else openmetrics
             no_ts = _parse_slow(ctx, path, cluster, openmetrics)
             relation, series = "_metrics_hourly", None
         clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {series or relation} ORDER BY 1")
@@ -171,7 +169,7 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
             report.warnings.extend(part.warnings)
     finally:
         con.execute("DROP TABLE IF EXISTS _metrics_hourly")
-        _drop_fast_tables(ctx)
+        drop_tables(con)
     if no_ts:
         report.warnings.append(f"{no_ts} samples had no timestamp and were taken at the ingest time")
     refresh_allocation(ctx)

@@ -21,7 +21,7 @@ from tests.tools.sources import openmetrics_world
 from tools.context import Context
 from tools.errors import InputError
 from tools.settings import Settings
-from tools.sources import metrics_file
+from tools.sources import metrics_file, metrics_lines, metrics_scan
 from tools.sources.after_ingest import allocation_deferred
 from tools.sources.metrics_columnar import read_hourly
 from tools.sources.metrics_file import ingest_metrics_file
@@ -306,3 +306,61 @@ def test_damaged_gzip_is_refused_by_name_and_writes_nothing(tmp_path):
         assert ctx.db.execute("SELECT count(*) FROM pod_hours").fetchone()[0] == 0
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("segment_bytes", [1, 200, 4096])
+def test_small_segments_give_the_same_tables(tmp_path, monkeypatch, fast_reads, segment_bytes):
+    # runs, families and hours that cross segment ends: the tables still equal the parser's
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", segment_bytes)
+    world = openmetrics_world.write(tmp_path / "world.om")
+    sizes = assert_same_history(tmp_path, [(FIXTURE, None), (world, None)])
+    assert sizes["pod_hours"] > 8
+    samples = sum(1 for line in world.read_text().splitlines() if line and not line.startswith("#"))
+    assert [r.kept for r in fast_reads] == [102, samples]
+
+
+def test_a_bad_line_stops_the_read_at_its_segment(tmp_path, monkeypatch, fast_reads):
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 300)
+    seen = []
+    real = metrics_scan._scan_segment
+    monkeypatch.setattr(metrics_scan, "_scan_segment", lambda con, segment, *a: (seen.append(segment.first),
+                                                                                    real(con, segment, *a)))
+    path = tmp_path / "bad.om"
+    text = openmetrics_world.write(tmp_path / "world.om").read_text()
+    path.write_text(text.replace(" 1 ", " one ", 1))
+    with pytest.raises(InputError):
+        ingest(tmp_path, "w", [(path, None)], fast=True)
+    assert isinstance(fast_reads[0], str) and "strict sample grammar" in fast_reads[0]
+    assert len(seen) < len(text) // 300 / 2   # stopped early: most segments were never scanned
+
+
+def test_classic_text_gzip_is_read_again_as_classic(tmp_path, fast_reads):
+    # a gzip file is first read as OpenMetrics (its end is not known yet); no `# EOF`: classic
+    plain = tmp_path / "scrape.prom"
+    plain.write_text('# HELP kube_node_info Node info.\n# TYPE kube_node_info gauge\n'
+                     'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714523400000\n'
+                     'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714527000000\n')
+    packed = tmp_path / "scrape.prom.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    sizes = assert_same_history(tmp_path, [(packed, None)])
+    assert sizes["nodes"] == 1
+    assert not isinstance(fast_reads[0], str) and not fast_reads[0].openmetrics
+    con = duckdb.connect()
+    assert not isinstance(read_hourly(con, packed, None, None, NOW), str)
+    assert con.execute("SELECT min(hour), max(hour) FROM _metrics_hours").fetchone() == (
+        datetime(2024, 5, 1, 0, 0), datetime(2024, 5, 1, 1, 0))   # 1714523400 s = 2024-05-01 00:30 UTC
+
+
+def test_gzip_openmetrics_stopped_early_is_not_read_again_as_classic(tmp_path, monkeypatch, fast_reads):
+    # an early blank line stops the OpenMetrics scan before the end: the file is not then taken
+    # for classic text (which allows blank lines and would read seconds as milliseconds)
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 300)
+    text = openmetrics_world.write(tmp_path / "world.om").read_text()
+    first_sample = text.index("\n", text.index("} ")) + 1
+    packed = tmp_path / "blank.om.gz"
+    packed.write_bytes(gzip.compress((text[:first_sample] + "\n" + text[first_sample:]).encode()))
+    try:
+        ingest(tmp_path, "w", [(packed, None)], fast=True)
+    except InputError:
+        pass                                    # the parser's verdict, whichever it is
+    assert isinstance(fast_reads[0], str) and "strict sample grammar" in fast_reads[0]

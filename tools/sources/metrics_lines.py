@@ -1,0 +1,103 @@
+"""A metrics file as consecutive Arrow arrays of its lines, in bounded memory.
+
+The fast path of ``allot ingest metrics`` reads a history file a segment at a time: a tier-L
+file holds 67 GB of text, and one table of all its lines would spill tens of gigabytes. Each
+segment is a block of about :data:`SEGMENT_BYTES` cut after its last newline (the rest opens the
+next block), split at ``\\n`` by Arrow's ``split_pattern`` and checked as UTF-8 by the cast to
+``string``. A gzip file (by its magic bytes) is decompressed as it is read; the next segment is
+read on a helper thread while the caller works on the current one.
+
+A carriage return, invalid UTF-8 or a damaged gzip stream raise :class:`NotLines`; the caller
+then leaves the file to the parser, which decides (and words the error).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tools.sources.metrics_parse import open_text_bytes
+
+SEGMENT_BYTES = 128 << 20
+
+
+class NotLines(Exception):
+    """The file cannot be read as plain ``\\n``-separated UTF-8 lines (the reason is the message)."""
+
+
+@dataclass
+class Segment:
+    """Lines ``first`` .. ``first + len(lines) - 1`` of the file (numbered from 1)."""
+
+    first: int
+    lines: pa.ChunkedArray
+
+
+class LineReader:
+    """Iterate over a file's segments; read to the end, ``tail`` holds its last bytes."""
+
+    def __init__(self, path: Path, segment_bytes: int | None = None) -> None:
+        self.path = path
+        self.segment_bytes = segment_bytes or SEGMENT_BYTES
+        self.tail = b""
+        self.done = False           # read to the end (``tail`` is the file's)
+
+    def _arrays(self) -> Iterator[pa.ChunkedArray]:
+        """Each block's lines. The line cut by the previous block's end is joined to its rest
+        apart (a small copy), so the block itself is split in place."""
+        rest = b""
+        try:
+            with open_text_bytes(self.path) as fh:
+                while block := fh.read(self.segment_bytes):
+                    first, cut = block.find(b"\n") + 1, block.rfind(b"\n") + 1
+                    if not cut:
+                        rest += block
+                        continue
+                    yield self._split(rest + block[:first], block, first, cut)
+                    rest = block[cut:]
+        except (EOFError, OSError, zlib.error) as err:
+            raise NotLines(f"cannot read the file ({err})") from err
+        if rest:
+            yield self._split(rest + b"\n", b"", 0, 0)
+
+    def _split(self, head: bytes, block: bytes, start: int, end: int) -> pa.ChunkedArray:
+        """The lines of ``head`` (one whole line) and then of ``block[start:end]``."""
+        if b"\r" in head or block.find(b"\r", start, end) >= 0:
+            raise NotLines("a carriage return in the text")
+        self.tail = (self.tail + head + block[max(start, end - 64):end])[-64:]
+        chunks = [_lines(pa.py_buffer(head))]
+        if end > start:
+            chunks.append(_lines(pa.py_buffer(block).slice(start, end - start)))
+        return pa.chunked_array(chunks)
+
+    def __iter__(self) -> Iterator[Segment]:
+        first = 1
+        arrays = self._arrays()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-lines") as pool:
+            ahead = pool.submit(next, arrays, None)
+            while (lines := ahead.result()) is not None:
+                ahead = pool.submit(next, arrays, None)
+                yield Segment(first, lines)
+                first += len(lines)
+        self.done = True
+
+    @property
+    def openmetrics(self) -> bool:
+        """The file's last line is ``# EOF`` (the rule of :func:`~tools.sources.metrics_parse.is_openmetrics`)."""
+        return self.tail.decode("utf-8", errors="replace").rstrip().endswith("# EOF")
+
+
+def _lines(text: pa.Buffer) -> pa.Array:
+    """The lines of ``text``, which ends with a newline, as a ``string`` array (checked UTF-8)."""
+    one = pa.BinaryArray.from_buffers(pa.binary(), 1, [None, pa.array([0, text.size], pa.int32()).buffers()[1], text])
+    lines = pc.split_pattern(one, "\n").values
+    try:
+        return lines.slice(0, len(lines) - 1).cast(pa.string())
+    except pa.ArrowInvalid as err:
+        raise NotLines(f"not UTF-8 ({str(err).splitlines()[0]})") from err
