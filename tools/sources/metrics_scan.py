@@ -28,26 +28,26 @@ TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
 def _line_sql(openmetrics: bool) -> str:
     """Every line of the segment ``_mc_arrow(n, line)`` on its own (parallel): kind, series text
     ``s``, value and timestamp as the parser reads them, and whether the line is well formed."""
-    ts_double = ("split_part(t, '.', 1)::BIGINT + coalesce(rpad(nullif(split_part(t, '.', 2), ''), 9, '0')::BIGINT, 0)"
-                 " / 1e9" if openmetrics else "t::BIGINT / 1000")
+    ts_double = ("CASE WHEN contains(t, '.') THEN split_part(t, '.', 1)::BIGINT"
+                 " + coalesce(rpad(nullif(split_part(t, '.', 2), ''), 9, '0')::BIGINT, 0) / 1e9 ELSE t::BIGINT END"
+                 if openmetrics else "t::BIGINT / 1000")
     tail = f"(?:{VALUE})(?: (?:{TIMESTAMP[openmetrics]}))?"
     return f"""
         WITH l AS (
-            SELECT n, nullif(line, '') AS line,
+            SELECT n, nullif(line, '') AS line, contains(line, '{{') AS braced,
                    CASE WHEN line = '' THEN 'B' WHEN starts_with(line, '#') THEN 'M' ELSE 'S' END AS kind
             FROM _mc_arrow),
         p AS (  -- series text and the rest: split at the one '}} ' (labels) or the first blank
-            SELECT n, kind, line,
-                   CASE WHEN kind <> 'S' THEN NULL WHEN contains(line, '{{') THEN string_split(line, '}} ')
+            SELECT n, kind, line, braced,
+                   CASE WHEN kind <> 'S' THEN NULL WHEN braced THEN string_split(line, '}} ')
                         ELSE string_split(line, ' ') END AS parts
             FROM l),
         v AS (
             SELECT n, kind,
-                   CASE WHEN kind <> 'S' THEN line WHEN contains(line, '{{') THEN parts[1] || '}}'
-                        ELSE parts[1] END AS s,
-                   CASE WHEN kind <> 'S' THEN NULL WHEN contains(line, '{{') THEN parts[2]
+                   CASE WHEN kind <> 'S' THEN line WHEN braced THEN parts[1] || '}}' ELSE parts[1] END AS s,
+                   CASE WHEN kind <> 'S' THEN NULL WHEN braced THEN parts[2]
                         ELSE array_to_string(parts[2:], ' ') END AS rest,
-                   kind = 'S' AND (CASE WHEN contains(line, '{{') THEN len(parts) = 2 ELSE len(parts) IN (2, 3) END)
+                   kind = 'S' AND (CASE WHEN braced THEN len(parts) = 2 ELSE len(parts) IN (2, 3) END)
                        AND regexp_full_match(rest, '{tail}') AS ok
             FROM p),
         d AS (
