@@ -95,26 +95,40 @@ def _check_lines(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | Non
 
 
 def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | None:
-    """``_mc_series``: every run's metric, label keys and (plain text) label values, checked."""
-    con.execute(rf"""
-        CREATE OR REPLACE TEMP TABLE _mc_series AS
-        SELECT *, list_transform(terms, lambda t: t[1:strpos(t, '=') - 1]) AS keys
-        FROM (SELECT run, s, lines, untimed, negative_or_nan, first_n, last_n,
-                     CASE WHEN contains(s, '{{') THEN s[1:strpos(s, '{{') - 1] ELSE s END AS metric,
-                     contains(s, '\') AS escaped,
-                     CASE WHEN NOT contains(s, '{{') OR s[strpos(s, '{{') + 1:-2] = '' THEN []::VARCHAR[]
-                          ELSE string_split(s[strpos(s, '{{') + 1:-2] || ',', '",')[:-2] END AS terms
-              FROM _mc_runs WHERE kind = 'S')""")
+    """``_mc_series``: every run's metric, label keys and (plain text) label values, checked.
+
+    The label text is then held once: ``_mc_series`` keeps the keys and values (and the text
+    itself only where it has a backslash, for the parser's ``parse_labels``), and the run table
+    drops the series text of its sample runs.
+    """
     # plain label text is checked with string functions per series and a regex per distinct
     # metric and key list: quotes only around values (two per label), `key="` at each label
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
-    n = con.execute(f"""SELECT count(*) FROM _mc_series
-                        WHERE CASE WHEN escaped THEN NOT regexp_full_match(s, '{escaped}')
-                        ELSE NOT (length(s) - length(replace(s, '"', '')) = 2 * len(terms)
-                                  AND (NOT contains(s, '{{') OR s = metric || '{{}}' OR ends_with(s, '"}}'))
-                                  AND coalesce(list_bool_and(list_transform(terms, lambda t: strpos(t, '=') > 1
-                                                                            AND strpos(t, '="') = strpos(t, '='))),
-                                               TRUE)) END""").fetchone()[0]
+    con.execute(rf"""
+        CREATE OR REPLACE TEMP TABLE _mc_series AS
+        SELECT run, metric, escaped, lines, untimed, negative_or_nan, first_n, last_n,
+               CASE WHEN escaped THEN s END AS s, keys,
+               list_transform(list_zip(terms, keys), lambda tk: tk[1][length(tk[2]) + 3:]) AS vals,
+               CASE WHEN escaped THEN regexp_full_match(s, '{escaped}')
+                    ELSE length(s) - length(replace(s, '"', '')) = 2 * len(terms)
+                         AND (NOT contains(s, '{{') OR s = metric || '{{}}' OR ends_with(s, '"}}'))
+                         AND coalesce(list_bool_and(list_transform(list_zip(terms, keys), lambda tk:
+                                          length(tk[2]) > 0 AND substr(tk[1], length(tk[2]) + 2, 1) = '"')), TRUE)
+               END AS text_ok
+        FROM (SELECT *, list_transform(terms, lambda t: split_part(t, '=', 1)) AS keys
+              FROM (SELECT *, CASE WHEN body = '' THEN []::VARCHAR[]
+                                   ELSE string_split(body || ',', '",')[:-2] END AS terms
+                    FROM (SELECT run, s, lines, untimed, negative_or_nan, first_n, last_n,
+                                 split_part(s, '{{', 1) AS metric, contains(s, '\') AS escaped,
+                                 CASE WHEN contains(s, '{{') THEN s[length(split_part(s, '{{', 1)) + 2:-2]
+                                      ELSE '' END AS body
+                          FROM _mc_runs WHERE kind = 'S')))""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs_slim AS
+                   SELECT run, kind, CASE WHEN kind <> 'S' THEN s END AS s, first_n, last_n, lines, same_hour
+                   FROM _mc_runs""")
+    con.execute("DROP TABLE _mc_runs")
+    con.execute("ALTER TABLE _mc_runs_slim RENAME TO _mc_runs")
+    n = con.execute("SELECT count(*) FROM _mc_series WHERE NOT text_ok").fetchone()[0]
     n += con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT metric FROM _mc_series)
                          WHERE NOT regexp_full_match(metric, '{NAME}')""").fetchone()[0]
     n += con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT unnest(keys) AS k FROM
@@ -227,8 +241,7 @@ def _series_table(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
         CREATE OR REPLACE TEMP TABLE _metrics_series AS
         SELECT run AS series, coalesce(?, labels['cluster']) AS cluster, metric, labels, lines, untimed
         FROM (SELECT s.run, s.metric, s.lines, s.untimed,
-                     CASE WHEN s.escaped THEN map(e.k, e.v)
-                          ELSE map(s.keys, list_transform(s.terms, lambda t: t[strpos(t, '=') + 2:])) END AS labels
+                     CASE WHEN s.escaped THEN map(e.k, e.v) ELSE map(s.keys, s.vals) END AS labels
               FROM _mc_series s LEFT JOIN _mc_escaped e USING (run)
               WHERE list_contains(?, s.metric))""", [cluster, sorted(BY_NAME)])
 
@@ -263,8 +276,8 @@ def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_series", "_mc_escaped", "_mc_meta",
-                "_mc_blocks", "_mc_families")
+_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_runs_slim", "_mc_series", "_mc_escaped",
+                "_mc_meta", "_mc_blocks", "_mc_families")
 
 
 def read_hourly(
