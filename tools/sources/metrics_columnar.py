@@ -269,15 +269,15 @@ def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
         SELECT run AS series, hour, avg, max, min, last, samples FROM _mc_hours""")
 
 
+_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_runs_slim", "_mc_series", "_mc_escaped",
+                "_mc_meta", "_mc_blocks", "_mc_families")
+
+
 def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what :func:`read_hourly` created (after the history build, or when it gave up)."""
     con.execute("DROP VIEW IF EXISTS _metrics_hours")
     for table in ("_metrics_series", *_SCAN_TABLES, "_mc_samples", "_mc_hours"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_runs_slim", "_mc_series", "_mc_escaped",
-                "_mc_meta", "_mc_blocks", "_mc_families")
 
 
 def read_hourly(

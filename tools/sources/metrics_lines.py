@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tools.sources.metrics_parse import open_text_bytes
+from tools.sources.metrics_parse import ends_with_eof, open_text_bytes
 
 SEGMENT_BYTES = 128 << 20
 
@@ -89,8 +89,8 @@ class LineReader:
 
     @property
     def openmetrics(self) -> bool:
-        """The file's last line is ``# EOF`` (the rule of :func:`~tools.sources.metrics_parse.is_openmetrics`)."""
-        return self.tail.decode("utf-8", errors="replace").rstrip().endswith("# EOF")
+        """The file's last line is ``# EOF`` (:func:`~tools.sources.metrics_parse.ends_with_eof`)."""
+        return ends_with_eof(self.tail)
 
 
 def _lines(text: pa.Buffer) -> pa.Array:

@@ -135,8 +135,13 @@ def open_text_bytes(path: Path):
     return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
 
 
+def ends_with_eof(tail: bytes) -> bool:
+    """The last bytes of a file end its OpenMetrics text: ``# EOF``, then only blanks."""
+    return tail.decode("utf-8", errors="replace").rstrip().endswith("# EOF")
+
+
 def is_openmetrics(path: Path) -> bool:
-    """OpenMetrics text ends with ``# EOF``; the classic format has no terminator.
+    """OpenMetrics text ends with ``# EOF`` (:func:`ends_with_eof`); the classic format has no terminator.
 
     A gzip file has no seekable end: it is read through (level-1 history decompresses at
     gigabytes a second) keeping only the last bytes.
@@ -149,13 +154,12 @@ def is_openmetrics(path: Path) -> bool:
                     tail = (tail + block)[-64:]
         except (EOFError, OSError, zlib.error) as err:
             raise InputError(f"{path}: damaged gzip file ({err}); copy or export it again") from err
-        return tail.decode("utf-8", errors="replace").rstrip().endswith("# EOF")
+        return ends_with_eof(tail)
     with path.open("rb") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
         fh.seek(max(0, size - 64))
-        tail = fh.read().decode("utf-8", errors="replace")
-    return tail.rstrip().endswith("# EOF")
+        return ends_with_eof(fh.read())
 
 
 def chunk_bounds(path: Path, chunks: int) -> list[tuple[int, int]]:

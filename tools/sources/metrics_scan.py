@@ -110,7 +110,7 @@ def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics:
 
     A run that goes on from the previous segment is merged into that segment's last row.
     """
-    continues = segment.first > 1
+    continues, last = segment.first > 1, segment.first + len(segment.lines) - 1
     con.register("_mc_arrow", pa.table({"n": pa.array(range(segment.first, segment.first + len(segment.lines)),
                                                       pa.int64()),
                                         "line": segment.lines}))
@@ -120,7 +120,7 @@ def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics:
         con.unregister("_mc_arrow")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_lines AS {_segment_sql(openmetrics)}",
                 {"prev_s": carry.s, "prev_ts": carry.ts, "prev_hour": carry.hour, "runs": carry.runs,
-                 "last": segment.first + len(segment.lines) - 1})
+                 "last": last})
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _mc_seg_runs AS
         SELECT *, CASE WHEN run = $runs AND $continues THEN $catalogue
@@ -148,13 +148,13 @@ def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics:
         SELECT run, sampled_at, value FROM _mc_lines
         WHERE sampled_at IS NOT NULL AND NOT isnan(value)   -- NaN: staleness markers
           AND run IN (SELECT run FROM _mc_seg_runs WHERE catalogue)""")
-    last = con.execute("""SELECT l.s, l.last_ts, date_trunc('hour', l.sampled_at), r.run, r.catalogue,
+    ended = con.execute("""SELECT l.s, l.last_ts, date_trunc('hour', l.sampled_at), r.run, r.catalogue,
                                  (SELECT sum(bad_lines) FROM _mc_seg_runs)
                           FROM (SELECT * FROM _mc_lines WHERE n = $last) l,
                                (SELECT * FROM _mc_seg_runs ORDER BY run DESC LIMIT 1) r""",
-                       {"last": segment.first + len(segment.lines) - 1}).fetchall()[0]
-    carry.s, carry.ts, carry.hour, carry.runs, carry.catalogue = last[:5]
-    carry.bad += int(last[5] or 0)
+                       {"last": last}).fetchall()[0]
+    carry.s, carry.ts, carry.hour, carry.runs, carry.catalogue = ended[:5]
+    carry.bad += int(ended[5] or 0)
 
 
 def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> LineReader:
