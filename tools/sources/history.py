@@ -66,6 +66,10 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _quote_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_quote(v) for v in values) + "]"
+
+
 def build_history(
     ctx: Context,
     cluster: str,
@@ -135,7 +139,12 @@ def build_history(
 def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | None) -> None:
     """``_hser``, one row per series of the cluster that has hours (its metric, labels and the
     label values the builders key on, read once per series), and the view ``_h`` every history
-    query reads: the cluster's hourly rows joined to ``_hser`` on the integer series id."""
+    query reads: the cluster's hourly rows joined to ``_hser`` on the integer series id.
+
+    ``_hser.labels`` keeps only what no column holds: not the keys of ``SERIES_COLUMNS`` nor
+    ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key (``object_labels`` has
+    them). Most series are pods' and containers', whose labels are all columns, so their map is
+    empty instead of a second copy of every label (at tier L, 62M series)."""
     where = f"WHERE cluster = {_quote(cluster)}"
     if series_relation:
         series = f"""SELECT series, metric, labels FROM {series_relation} {where}
@@ -146,15 +155,21 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
                      FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})"""
         hours = "_h_numbered"
     columns = ", ".join(f"labels['{key}'] AS {key}" for key in SERIES_COLUMNS)
+    held = _quote_list(("cluster", *SERIES_COLUMNS))
+    rest = (f"map_from_entries(list_filter(map_entries(labels), lambda e: NOT list_contains({held}, e.key)"
+            " AND NOT (ends_with(metric, '_labels') AND starts_with(e.key, 'label_'))))")
+    slim = "" if hours == "_h_numbered" else f"REPLACE ({rest} AS labels)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _hser AS
-        SELECT *, {columns},
+        SELECT * {slim}, {columns},
                CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(labels) END AS object_labels
         FROM ({series})""")
     if hours == "_h_numbered":
+        # numbered on the whole label map first, then the map is slimmed as above
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_numbered AS
             SELECT i.series, r.hour, r.avg, r.max, r.min, r.last, r.samples
             FROM (SELECT * FROM {relation_name} {where}) r
             JOIN _hser i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _hser AS SELECT * REPLACE ({rest} AS labels) FROM _hser")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
         SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
                h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples
