@@ -37,8 +37,8 @@ parser refuses):
 
 A run is a series: its number (a running count of series changes, a streaming window over
 each segment, carried from one segment to the next) is the series id, so the hourly reduction
-keys on ``(series, hour)`` integers instead of label maps. The result is the temp table
-``_metrics_series(series, cluster, metric, labels)`` for catalogue series and the view
+keys on ``(series, hour)`` integers instead of label maps. The result is the view
+``_metrics_series(series, cluster, metric, labels)`` for catalogue series (maps built as read) and the view
 ``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as the slow path
 reduces (NaN values are staleness markers and dropped; an untimed sample is taken at the
 ingest time).
@@ -236,14 +236,24 @@ def _check_families(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | 
     return None
 
 
-def _series_table(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _metrics_series AS
-        SELECT run AS series, coalesce(?, labels['cluster']) AS cluster, metric, labels, lines, untimed
-        FROM (SELECT s.run, s.metric, s.lines, s.untimed,
-                     CASE WHEN s.escaped THEN map(e.k, e.v) ELSE map(s.keys, s.vals) END AS labels
-              FROM _mc_series s LEFT JOIN _mc_escaped e USING (run)
-              WHERE list_contains(?, s.metric))""", [cluster, sorted(BY_NAME)])
+def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
+    """The view ``_metrics_series``: catalogue series with their label maps, built as read.
+
+    A view, not a table: the history build reads the maps once per cluster (and keeps of them
+    only what it needs), so the file's label text is held once, as ``_mc_series``' keys and
+    values, instead of also as a table of maps.
+    """
+    named = "NULL" if cluster is None else "'" + cluster.replace("'", "''") + "'"
+    catalogue = "[" + ", ".join(f"'{name}'" for name in sorted(BY_NAME)) + "]"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _metrics_series AS
+        SELECT s.run AS series,
+               coalesce({named}, CASE WHEN s.escaped THEN e.v[list_position(e.k, 'cluster')]
+                                      ELSE s.vals[list_position(s.keys, 'cluster')] END) AS cluster,
+               s.metric, CASE WHEN s.escaped THEN map(e.k, e.v) ELSE map(s.keys, s.vals) END AS labels,
+               s.lines, s.untimed
+        FROM _mc_series s LEFT JOIN _mc_escaped e USING (run)
+        WHERE list_contains({catalogue}, s.metric)""")
 
 
 def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
@@ -269,21 +279,22 @@ def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
         SELECT run AS series, hour, avg, max, min, last, samples FROM _mc_hours""")
 
 
-_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_runs_slim", "_mc_series", "_mc_escaped",
-                "_mc_meta", "_mc_blocks", "_mc_families")
+_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_runs_slim", "_mc_meta", "_mc_blocks",
+                "_mc_families")
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what :func:`read_hourly` created (after the history build, or when it gave up)."""
-    con.execute("DROP VIEW IF EXISTS _metrics_hours")
-    for table in ("_metrics_series", *_SCAN_TABLES, "_mc_samples", "_mc_hours"):
+    for view in ("_metrics_hours", "_metrics_series"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+    for table in (*_SCAN_TABLES, "_mc_series", "_mc_escaped", "_mc_samples", "_mc_hours"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def read_hourly(
     con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool | None, cluster: str | None, now: datetime
 ) -> ColumnarResult | str:
-    """Read ``path`` into ``_metrics_series`` and the view ``_metrics_hours``, or say why the parser must.
+    """Read ``path`` into the views ``_metrics_series`` and ``_metrics_hours``, or say why the parser must.
 
     Args:
         openmetrics: the file's format, or None when it is not known yet (a gzip file has no
@@ -309,7 +320,7 @@ def read_hourly(
         if reason:
             drop_tables(con)
             return reason
-        _series_table(con, cluster)
+        _series_view(con, cluster)
         result = ColumnarResult(openmetrics=openmetrics)
         result.families, names = con.execute(
             "SELECT count(DISTINCT metric), list(DISTINCT metric) FROM _mc_series").fetchone()
