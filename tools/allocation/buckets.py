@@ -23,6 +23,7 @@ from __future__ import annotations
 import duckdb
 
 from tools.settings import AllocationSettings
+from tools.warehouse.sql import literal
 
 COST_COLUMNS = (
     "cpu_cost", "memory_cost", "gpu_cost", "storage_cost", "network_cost", "observability_cost", "other_cost",
@@ -33,13 +34,9 @@ QUANTITY_COLUMNS = (
 )
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def shared_namespace_test(settings: AllocationSettings, alias: str) -> str:
     """SQL: the row ``alias`` is in one of the shared namespaces."""
-    tests = " OR ".join(f"{alias}.namespace = {_quote(ns)}" for ns in dict.fromkeys(settings.shared_namespaces))
+    tests = " OR ".join(f"{alias}.namespace = {literal(ns)}" for ns in dict.fromkeys(settings.shared_namespaces))
     return f"({tests or 'FALSE'})"   # an OR chain, not IN (...): no join per row
 
 

@@ -48,6 +48,7 @@ from tools.sources.ingest_log import record_caveats, record_run
 from tools.sources.metric_catalogue import CATALOGUE
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
+from tools.warehouse.sql import literal, literal_list
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,6 @@ SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "labels")
 CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
                 "no_network_metric", "no_log_metric", "pod_on_unknown_node")
 _POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _quote_list(values: tuple[str, ...]) -> str:
-    return "[" + ", ".join(_quote(v) for v in values) + "]"
 
 
 def build_history(
@@ -145,31 +138,30 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
     ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key (``object_labels`` has
     them). Most series are pods' and containers', whose labels are all columns, so their map is
     empty instead of a second copy of every label (at tier L, 62M series)."""
-    where = f"WHERE cluster = {_quote(cluster)}"
+    where = f"WHERE cluster = {literal(cluster)}"
     if series_relation:
         series = f"""SELECT series, metric, labels FROM {series_relation} {where}
                      AND series IN (SELECT series FROM {relation_name})"""
         hours = relation_name
     else:
-        series = f"""SELECT row_number() OVER () AS series, metric, labels
-                     FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})"""
-        hours = "_h_numbered"
-    columns = ", ".join(f"labels['{key}'] AS {key}" for key in SERIES_COLUMNS)
-    held = _quote_list(("cluster", *SERIES_COLUMNS))
-    rest = (f"map_from_entries(list_filter(map_entries(labels), lambda e: NOT list_contains({held}, e.key)"
-            " AND NOT (ends_with(metric, '_labels') AND starts_with(e.key, 'label_'))))")
-    slim = "" if hours == "_h_numbered" else f"REPLACE ({rest} AS labels)"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hser AS
-        SELECT * {slim}, {columns},
-               CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(labels) END AS object_labels
-        FROM ({series})""")
-    if hours == "_h_numbered":
-        # numbered on the whole label map first, then the map is slimmed as above
+        # one relation: number its series on their whole label map first
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_series AS
+            SELECT row_number() OVER () AS series, metric, labels
+            FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})""")
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_numbered AS
             SELECT i.series, r.hour, r.avg, r.max, r.min, r.last, r.samples
             FROM (SELECT * FROM {relation_name} {where}) r
-            JOIN _hser i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _hser AS SELECT * REPLACE ({rest} AS labels) FROM _hser")
+            JOIN _h_series i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
+        series, hours = "SELECT series, metric, labels FROM _h_series", "_h_numbered"
+    columns = ", ".join(f"labels['{key}'] AS {key}" for key in SERIES_COLUMNS)
+    held = literal_list(("cluster", *SERIES_COLUMNS))
+    rest = (f"map_from_entries(list_filter(map_entries(labels), lambda e: NOT list_contains({held}, e.key)"
+            " AND NOT (ends_with(metric, '_labels') AND starts_with(e.key, 'label_'))))")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hser AS
+        SELECT series, metric, {rest} AS labels, {columns},
+               CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(labels) END AS object_labels
+        FROM ({series})""")
+    con.execute("DROP TABLE IF EXISTS _h_series")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
         SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
                h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples

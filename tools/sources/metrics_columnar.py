@@ -58,6 +58,7 @@ import pyarrow as pa
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import NotLines
 from tools.sources.metrics_scan import scan_runs
+from tools.warehouse.sql import literal, literal_list
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
@@ -243,8 +244,7 @@ def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
     only what it needs), so the file's label text is held once, as ``_mc_series``' keys and
     values, instead of also as a table of maps.
     """
-    named = "NULL" if cluster is None else "'" + cluster.replace("'", "''") + "'"
-    catalogue = "[" + ", ".join(f"'{name}'" for name in sorted(BY_NAME)) + "]"
+    named = "NULL" if cluster is None else literal(cluster)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _metrics_series AS
         SELECT s.run AS series,
@@ -253,7 +253,7 @@ def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
                s.metric, CASE WHEN s.escaped THEN map(e.k, e.v) ELSE map(s.keys, s.vals) END AS labels,
                s.lines, s.untimed
         FROM _mc_series s LEFT JOIN _mc_escaped e USING (run)
-        WHERE list_contains({catalogue}, s.metric)""")
+        WHERE list_contains({literal_list(sorted(BY_NAME))}, s.metric)""")
 
 
 def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
