@@ -5,12 +5,13 @@ the Prometheus ingest asks Prometheus for the same reductions. The input is any 
 relation (table or view) with the contract's columns
 ``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)``, or the
 same split in two: hours ``(series, hour, avg, ...)`` and a series relation ``(series, cluster,
-metric, labels)``, one row per series id (the metrics-file ingest: the run number of the series
-in the file). A single relation's series are numbered here from its distinct ``(metric,
-labels)``. Either way the label values the queries key on (namespace, pod, container, node,
-resource, phase, ...) are read from the map once per series, into the temp table ``_hser``,
-and the hourly rows join it on the integer id: no label map is looked up per series-hour, and
-a query filtered to one metric reads only that metric's series.
+metric, label_keys, label_values)``, one row per series id with its labels as two parallel
+lists (the metrics-file ingest: the run number of the series in the file, and the label text as
+it splits it, so that no map is built for a label the build does not keep). A single relation's
+series are numbered here from its distinct ``(metric, labels)``. Either way the label values the
+queries key on (namespace, pod, container, node, resource, phase, ...) are read once per series,
+into the temp table ``_hser``, and the hourly rows join it on the integer id: no label is looked
+up per series-hour, and a query filtered to one metric reads only that metric's series.
 
 What happens, all in SQL and in one transaction:
 
@@ -57,7 +58,7 @@ HOURLY_COLUMNS = ("cluster", "metric", "labels", "hour", "avg", "max", "min", "l
 SERIES_COLUMNS = ("namespace", "pod", "container", "image", "node", "resource", "phase", "uid", "created_by_kind",
                   "created_by_name", "owner_kind", "owner_name")
 SPLIT_HOUR_COLUMNS = ("series", "hour", "avg", "max", "min", "last", "samples")
-SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "labels")
+SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "label_keys", "label_values")
 CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
                 "no_network_metric", "no_log_metric", "pod_on_unknown_node")
 _POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
@@ -83,9 +84,10 @@ def build_history(
             pass False and refresh once).
         own_transaction: run in a transaction of its own (all or nothing). A caller that
             builds several clusters atomically opens one itself and passes False.
-        series_relation: a relation ``(series, cluster, metric, labels)``, one row per series,
-            when the series are stored apart from their hours (the metrics-file fast path):
-            ``relation_name`` then needs only ``series`` and the hourly values.
+        series_relation: a relation ``(series, cluster, metric, label_keys, label_values)``,
+            one row per series (its labels as parallel lists, keys distinct), when the series
+            are stored apart from their hours (the metrics-file fast path): ``relation_name``
+            then needs only ``series`` and the hourly values.
 
     Returns:
         An IngestReport with rows per table and the caveats.
@@ -134,14 +136,17 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
     label values the builders key on, read once per series), and the view ``_h`` every history
     query reads: the cluster's hourly rows joined to ``_hser`` on the integer series id.
 
-    ``_hser.labels`` keeps only what no column holds: not the keys of ``SERIES_COLUMNS`` nor
-    ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key (``object_labels`` has
-    them). Most series are pods' and containers', whose labels are all columns, so their map is
-    empty instead of a second copy of every label (at tier L, 62M series)."""
+    The labels are read as two parallel lists (keys, values): a value is found by its key's
+    position, and only what no column holds becomes a map. ``_hser.labels`` keeps not the keys
+    of ``SERIES_COLUMNS`` nor ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key
+    (``object_labels`` has them). Most series are pods' and containers', whose labels are all
+    columns, so their map is empty instead of a second copy of every label (at tier L, 62M series)."""
     where = f"WHERE cluster = {literal(cluster)}"
     if series_relation:
-        series = f"""SELECT series, metric, labels FROM {series_relation} {where}
-                     AND series IN (SELECT series FROM {relation_name})"""
+        # the ids with hours, found first: a semi-join on a few million distinct ids, not on every hour
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _h_has AS SELECT DISTINCT series FROM {relation_name}")
+        series = f"""SELECT series, metric, label_keys, label_values FROM {series_relation} {where}
+                     AND series IN (SELECT series FROM _h_has)"""
         hours = relation_name
     else:
         # one relation: number its series on their whole label map first
@@ -152,16 +157,22 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
             SELECT i.series, r.hour, r.avg, r.max, r.min, r.last, r.samples
             FROM (SELECT * FROM {relation_name} {where}) r
             JOIN _h_series i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
-        series, hours = "SELECT series, metric, labels FROM _h_series", "_h_numbered"
-    columns = ", ".join(f"labels['{key}'] AS {key}" for key in SERIES_COLUMNS)
+        series = ("SELECT series, metric, map_keys(labels) AS label_keys, map_values(labels) AS label_values "
+                  "FROM _h_series")
+        hours = "_h_numbered"
+    columns = ", ".join(f"label_values[list_position(label_keys, '{key}')] AS {key}" for key in SERIES_COLUMNS)
     held = literal_list(("cluster", *SERIES_COLUMNS))
-    rest = (f"map_from_entries(list_filter(map_entries(labels), lambda e: NOT list_contains({held}, e.key)"
-            " AND NOT (ends_with(metric, '_labels') AND starts_with(e.key, 'label_'))))")
+    rest = ("map_from_entries(list_filter(list_transform(list_zip(label_keys, label_values), "
+            "lambda kv: struct_pack(key := kv[1], value := kv[2])), "
+            f"lambda e: NOT list_contains({held}, e.key) AND NOT (ends_with(metric, '_labels') "
+            "AND starts_with(e.key, 'label_'))))")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _hser AS
         SELECT series, metric, {rest} AS labels, {columns},
-               CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(labels) END AS object_labels
+               CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(map(label_keys, label_values)) END
+                   AS object_labels
         FROM ({series})""")
-    con.execute("DROP TABLE IF EXISTS _h_series")
+    for table in ("_h_series", "_h_has"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
         SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
                h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples

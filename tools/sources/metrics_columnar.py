@@ -38,7 +38,7 @@ parser refuses):
 A run is a series: its number (a running count of series changes, a streaming window over
 each segment, carried from one segment to the next) is the series id, so the hourly reduction
 keys on ``(series, hour)`` integers instead of label maps. The result is the view
-``_metrics_series(series, cluster, metric, labels)`` for catalogue series (maps built as read) and the view
+``_metrics_series(series, cluster, metric, label_keys, label_values)`` for catalogue series and the view
 ``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as the slow path
 reduces (NaN values are staleness markers and dropped; an untimed sample is taken at the
 ingest time).
@@ -238,11 +238,11 @@ def _check_families(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | 
 
 
 def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
-    """The view ``_metrics_series``: catalogue series with their label maps, built as read.
+    """The view ``_metrics_series``: catalogue series with their labels as parallel key and value lists.
 
-    A view, not a table: the history build reads the maps once per cluster (and keeps of them
-    only what it needs), so the file's label text is held once, as ``_mc_series``' keys and
-    values, instead of also as a table of maps.
+    A view over ``_mc_series``' split keys and values, not a table of label maps: the history
+    build reads each value by its key once per cluster and keeps only what it needs, so the
+    file's label text is held once and no map is built for a label that is not kept.
     """
     named = "NULL" if cluster is None else literal(cluster)
     con.execute(f"""
@@ -250,7 +250,8 @@ def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
         SELECT s.run AS series,
                coalesce({named}, CASE WHEN s.escaped THEN e.v[list_position(e.k, 'cluster')]
                                       ELSE s.vals[list_position(s.keys, 'cluster')] END) AS cluster,
-               s.metric, CASE WHEN s.escaped THEN map(e.k, e.v) ELSE map(s.keys, s.vals) END AS labels,
+               s.metric, CASE WHEN s.escaped THEN e.k ELSE s.keys END AS label_keys,
+               CASE WHEN s.escaped THEN e.v ELSE s.vals END AS label_values,
                s.lines, s.untimed
         FROM _mc_series s LEFT JOIN _mc_escaped e USING (run)
         WHERE list_contains({literal_list(sorted(BY_NAME))}, s.metric)""")

@@ -13,8 +13,8 @@ hourly-series relation of the contract (``avg``, ``max``, ``min``, ``last`` = va
 latest timestamp, ``samples`` per series and hour ``[H, H+1h)``; NaN values are staleness
 markers and dropped). The fast path keys that reduction on an integer series id and hands
 :func:`~tools.sources.history.build_history` the two tables apart, ``_metrics_series`` (one row
-per series, with its label map) and ``_metrics_hours`` (one row per series and hour): no label
-map is stored or joined per series-hour. The parser path groups Parquet batches per metric into
+per series, with its label keys and values) and ``_metrics_hours`` (one row per series and
+hour): no label is stored or joined per series-hour. The parser path groups Parquet batches per metric into
 the table ``_metrics_hourly`` (see :func:`_reduce_hourly`).
 :func:`tools.sources.history.build_history` then fills the tables, once per cluster in the file.
 

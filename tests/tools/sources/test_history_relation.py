@@ -165,15 +165,18 @@ def split(ctx, rows):
     plus a series without hours (all its samples NaN) and one of another cluster."""
     keys = list(dict.fromkeys((r["cluster"], r["metric"], tuple(r["labels"].items())) for r in rows))
     ids = {key: n for n, key in enumerate(keys, start=10)}
-    series_rows = [{"series": n, "cluster": c, "metric": m, "labels": dict(labels)} for (c, m, labels), n in ids.items()]
-    series_rows += [{"series": 1, "cluster": "c2", "metric": "kube_pod_info", "labels": {"namespace": "x", "pod": "y"}},
-                    {"series": 2, "cluster": "c9", "metric": "kube_pod_info", "labels": {"namespace": "x", "pod": "z"}}]
+    series_rows = [{"series": n, "cluster": c, "metric": m, "label_keys": [k for k, _ in labels],
+                    "label_values": [v for _, v in labels]} for (c, m, labels), n in ids.items()]
+    series_rows += [{"series": 1, "cluster": "c2", "metric": "kube_pod_info", "label_keys": ["namespace", "pod"],
+                     "label_values": ["x", "y"]},
+                    {"series": 2, "cluster": "c9", "metric": "kube_pod_info", "label_keys": ["namespace", "pod"],
+                     "label_values": ["x", "z"]}]
     hour_rows = [{"series": ids[(r["cluster"], r["metric"], tuple(r["labels"].items()))],
                   **{k: r[k] for k in ("hour", "avg", "max", "min", "last", "samples")}} for r in rows]
     hour_rows.append({"series": 2, "hour": H0, "avg": 1.0, "max": 1.0, "min": 1.0, "last": 1.0, "samples": 1})
     ctx.db.register("series_arrow", pa.Table.from_pylist(series_rows, schema=pa.schema(
         [("series", pa.int64()), ("cluster", pa.string()), ("metric", pa.string()),
-         ("labels", pa.map_(pa.string(), pa.string()))])))
+         ("label_keys", pa.list_(pa.string())), ("label_values", pa.list_(pa.string()))])))
     ctx.db.register("hours_arrow", pa.Table.from_pylist(hour_rows, schema=pa.schema(
         [("series", pa.int64()), ("hour", pa.timestamp("us")), ("avg", pa.float64()), ("max", pa.float64()),
          ("min", pa.float64()), ("last", pa.float64()), ("samples", pa.int64())])))
@@ -197,5 +200,5 @@ def test_split_relation_gives_the_tables_of_the_single_one(ctx):
 def test_split_relation_missing_a_column_is_named(ctx):
     split(ctx, relation_rows())
     ctx.db.execute("CREATE TEMP TABLE no_labels AS SELECT series, cluster, metric FROM split_series")
-    with pytest.raises(InputError, match="no_labels: missing hourly-series column.s. labels"):
+    with pytest.raises(InputError, match="no_labels: missing hourly-series column.s. label_keys, label_values"):
         build_history(ctx, "c2", "split_hours", series_relation="no_labels")

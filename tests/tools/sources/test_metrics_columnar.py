@@ -134,7 +134,9 @@ def test_escaped_label_values_give_the_parsers_map(tmp_path):
     con = duckdb.connect()
     result = read_hourly(con, path, True, None, NOW)
     assert not isinstance(result, str), result
-    fast = dict(con.execute("SELECT labels FROM _metrics_series WHERE metric = 'kube_pod_labels'").fetchone()[0])
+    keys, values = con.execute(
+        "SELECT label_keys, label_values FROM _metrics_series WHERE metric = 'kube_pod_labels'").fetchone()
+    fast = dict(zip(keys, values))
     families = {f.name: f for f in openmetrics_parser.text_string_to_metric_families(path.read_text())}
     parsed = families["kube_pod_labels"].samples[0].labels
     assert fast == parsed
