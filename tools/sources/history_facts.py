@@ -143,37 +143,28 @@ def build_facts(
 
 
 def _pod_and_container_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
+    # one GROUP BY over the rows of every source (requests, limits, usage), each picked by FILTER
     _exec(con, f"""
         CREATE OR REPLACE TEMP TABLE _hc AS
-        SELECT namespace, pod, container, hour, max(cpu_request) AS cpu_request, max(memory_request) AS memory_request,
-               max(gpu_request) AS gpu_request, max(cpu_limit) AS cpu_limit, max(memory_limit) AS memory_limit,
-               max(cpu_usage) AS cpu_usage, max(memory_usage) AS memory_usage
+        SELECT namespace, pod, container, hour,
+            sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND resource = 'cpu') AS cpu_request,
+            sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND resource = 'memory')
+                AS memory_request,
+            sum(avg) FILTER (metric = 'kube_pod_container_resource_requests'
+                             AND resource IN ('nvidia_com_gpu', 'nvidia.com/gpu')) AS gpu_request,
+            sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND resource = 'cpu') AS cpu_limit,
+            sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND resource = 'memory')
+                AS memory_limit,
+            sum(avg) FILTER (metric = 'container_cpu_usage_seconds_total') / 3600 AS cpu_usage,
+            max(max) FILTER (metric = 'container_memory_working_set_bytes') AS memory_usage
         FROM (
-            SELECT namespace, pod, container, hour,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND resource = 'cpu')
-                    AS cpu_request,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests' AND resource = 'memory')
-                    AS memory_request,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_requests'
-                                 AND resource IN ('nvidia_com_gpu', 'nvidia.com/gpu')) AS gpu_request,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND resource = 'cpu')
-                    AS cpu_limit,
-                sum(avg) FILTER (metric = 'kube_pod_container_resource_limits' AND resource = 'memory')
-                    AS memory_limit,
-                NULL::DOUBLE AS cpu_usage, NULL::DOUBLE AS memory_usage
-            FROM _h WHERE metric IN ('kube_pod_container_resource_requests', 'kube_pod_container_resource_limits')
-            GROUP BY 1, 2, 3, 4
-            UNION ALL
-            SELECT namespace, pod, container, hour, NULL, NULL, NULL, NULL, NULL,
-                   sum(increase) / 3600, NULL
+            SELECT namespace, pod, container, hour, metric, resource, avg, max FROM _h
+            WHERE metric IN ('kube_pod_container_resource_requests', 'kube_pod_container_resource_limits')
+               OR (metric = 'container_memory_working_set_bytes' AND {_CONTAINER})
+            UNION ALL  -- CPU usage: the hour's counter increase, in the avg column
+            SELECT namespace, pod, container, hour, metric, NULL, increase, NULL
             FROM _hinc JOIN _hser USING (series)
             WHERE metric = 'container_cpu_usage_seconds_total' AND {_CONTAINER}
-            GROUP BY 1, 2, 3, 4
-            UNION ALL
-            SELECT namespace, pod, container, hour, NULL, NULL, NULL, NULL, NULL,
-                   NULL, max(max)
-            FROM _h WHERE metric = 'container_memory_working_set_bytes' AND {_CONTAINER}
-            GROUP BY 1, 2, 3, 4
         ) WHERE namespace IS NOT NULL AND pod IS NOT NULL AND container IS NOT NULL
         GROUP BY 1, 2, 3, 4""")
     _exec(con, f"""
@@ -274,7 +265,7 @@ def _workload_spec_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
                                'kube_horizontalpodautoscaler_spec_max_replicas',
                                'kube_horizontalpodautoscaler_status_current_replicas',
                                'kube_horizontalpodautoscaler_status_desired_replicas'))
-        SELECT DISTINCT ON (hour, namespace, kind, name, field) ?::VARCHAR AS cluster, hour, namespace, kind, name,
-               field, value
+        -- two series giving one field in one hour: the least value (a GROUP BY, not a sort)
+        SELECT ?::VARCHAR AS cluster, hour, namespace, kind, name, field, min(value) AS value
         FROM fields WHERE namespace IS NOT NULL AND name IS NOT NULL
-        ORDER BY hour, namespace, kind, name, field, value""", [c])
+        GROUP BY hour, namespace, kind, name, field""", [c])
