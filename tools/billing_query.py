@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from tools.cluster_tags import cluster_from_tags_sql
 from tools.context import Context
 from tools.errors import ToolRetry
+from tools.warehouse.sql import literal
 from tools.windows import Window, parse_window
 
 GROUPINGS = ("service", "resource_type", "account", "region", "charge_category", "cluster", "tag:KEY")
@@ -252,7 +253,7 @@ def billing_query(ctx: Context, args: BillingQueryInput) -> BillingQueryOutput:
 
     if args.group_by.startswith("tag:"):
         params["group_tag"] = args.group_by[4:]
-        key_sql, label_sql = f"coalesce(tags[$group_tag], '(no {_sql_text(args.group_by[4:])} tag)')", "NULL"
+        key_sql, label_sql = f"coalesce(tags[$group_tag], {literal(f'(no {args.group_by[4:]} tag)')})", "NULL"
     else:
         key_sql, label_sql = _GROUP_SQL[args.group_by]
     if label_sql != "NULL" and not label_sql.startswith("any_value"):
@@ -281,7 +282,3 @@ def billing_query(ctx: Context, args: BillingQueryInput) -> BillingQueryOutput:
 def _money(value: float) -> float:
     """Round away float noise; keep sub-cent amounts (usage rows are often fractions of a cent)."""
     return round(float(value), 10)
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")

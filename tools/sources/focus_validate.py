@@ -30,6 +30,7 @@ from tools.sources.focus_columns import (
     target,
 )
 from tools.sources.focus_read import StagedFile, quote_identifier
+from tools.warehouse.sql import literal
 
 _MAX_LISTED = 3
 
@@ -186,7 +187,7 @@ def typed_select(staged: StagedFile, plan: ColumnPlan) -> tuple[list[str], str]:
             values.append(quoted)
     columns.append("extra")
     if plan.extra:
-        pairs = ", ".join(f"'{_sql_string(c)}', {quote_identifier(c)}" for c in plan.extra)
+        pairs = ", ".join(f"{literal(c)}, {quote_identifier(c)}" for c in plan.extra)
         values.append(f"json_object({pairs})")
     else:
         values.append("NULL")
@@ -201,7 +202,3 @@ def slice_select(staged: StagedFile, plan: ColumnPlan) -> str:
         f"SELECT DISTINCT {account} AS billing_account_id, {period} AS billing_period_start "
         f"FROM {staged.table}"
     )
-
-
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")

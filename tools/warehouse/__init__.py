@@ -9,6 +9,7 @@ from typing import Iterator
 import duckdb
 
 from tools.warehouse.migrations import MIGRATIONS, apply_migrations
+from tools.warehouse.sql import literal
 
 __all__ = ["open_warehouse", "transaction", "MIGRATIONS", "apply_migrations"]
 
@@ -31,7 +32,7 @@ def open_warehouse(
     if temp_directory is None and str(path) != ":memory:":
         temp_directory = f"{path}.tmp"
     if temp_directory is not None:
-        con.execute(f"SET temp_directory = '{str(temp_directory).replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"SET temp_directory = {literal(str(temp_directory))}")
     apply_migrations(con)
     return con
 
