@@ -76,6 +76,7 @@ class ColumnarResult:
     kept: int = 0
     untimed: int = 0
     no_cluster: int = 0
+    clusters: list[str] = field(default_factory=list)   # the clusters the catalogue series name, sorted
     skipped: set[str] = field(default_factory=set)
     openmetrics: bool = True
 
@@ -100,7 +101,8 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
 
     The label text is then held once: ``_mc_series`` keeps the keys and values (and the text
     itself only where it has a backslash, for the parser's ``parse_labels``), and the run table
-    drops the series text of its sample runs.
+    keeps only the rows the later steps read (comment lines, runs with two samples in one hour,
+    the last line), not a row per series.
     """
     # plain label text is checked with string functions per series and a regex per distinct
     # metric and key list: quotes only around values (two per label), `key="` at each label
@@ -124,9 +126,12 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
                                  CASE WHEN contains(s, '{{') THEN s[length(split_part(s, '{{', 1)) + 2:-2]
                                       ELSE '' END AS body
                           FROM _mc_runs WHERE kind = 'S')))""")
+    # the later steps read only the comment and blank lines, the runs with two samples in one
+    # hour and the file's last line: the run table keeps those rows, not one per series
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs_slim AS
                    SELECT run, kind, CASE WHEN kind <> 'S' THEN s END AS s, first_n, last_n, lines, same_hour
-                   FROM _mc_runs""")
+                   FROM _mc_runs
+                   WHERE kind <> 'S' OR same_hour > 0 OR last_n = (SELECT max(last_n) FROM _mc_runs)""")
     con.execute("DROP TABLE _mc_runs")
     con.execute("ALTER TABLE _mc_runs_slim RENAME TO _mc_runs")
     n = con.execute("SELECT count(*) FROM _mc_series WHERE NOT text_ok").fetchone()[0]
@@ -326,9 +331,11 @@ def read_hourly(
         result = ColumnarResult(openmetrics=openmetrics)
         result.families, names = con.execute(
             "SELECT count(DISTINCT metric), list(DISTINCT metric) FROM _mc_series").fetchone()
-        result.series, result.kept, result.untimed, result.no_cluster = con.execute(
+        result.series, result.kept, result.untimed, result.no_cluster, clusters = con.execute(
             "SELECT count(*), coalesce(sum(lines), 0), coalesce(sum(untimed), 0), "
-            "coalesce(sum(lines) FILTER (cluster IS NULL), 0) FROM _metrics_series").fetchone()
+            "coalesce(sum(lines) FILTER (cluster IS NULL), 0), list(DISTINCT cluster) FILTER (cluster IS NOT NULL) "
+            "FROM _metrics_series").fetchone()
+        result.clusters = sorted(clusters or [])
         result.skipped = {m for m in names or [] if m not in BY_NAME}
         if result.kept and not result.no_cluster:
             _hours_view(con)

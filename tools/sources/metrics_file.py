@@ -37,7 +37,7 @@ from tools.context import Context
 from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
-from tools.sources.metrics_columnar import drop_tables, read_hourly
+from tools.sources.metrics_columnar import ColumnarResult, drop_tables, read_hourly
 from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
@@ -103,11 +103,11 @@ def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
         )
 
 
-def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool | None) -> int | None:
+def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool | None) -> ColumnarResult | None:
     """The DuckDB path: ``_metrics_series`` (a row per series) and ``_metrics_hours`` (per series and hour).
 
-    Returns the untimed samples, or None when the file is outside the strict subset
-    :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
+    Returns what was read (the untimed samples, the clusters), or None when the file is outside
+    the strict subset :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
     """
     read = read_hourly(ctx.db, path, openmetrics, cluster, ctx.clock())
     if isinstance(read, str):
@@ -122,7 +122,7 @@ def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool
     if read.no_cluster:
         drop_tables(ctx.db)
         raise InputError(f"{path}: {read.no_cluster} samples have no `cluster` label; pass --cluster NAME")
-    return read.untimed
+    return read
 
 
 def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None, *,
@@ -148,15 +148,14 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     # a gzip file has no seekable end: the fast path finds out as it reads, the parser needs to know first
     openmetrics = None if is_gzip(path) else is_openmetrics(path)
     try:
-        no_ts = _parse_fast(ctx, path, cluster, openmetrics) if fast else None
-        # fast path: hours and series apart (clusters listed from the series, one row each)
-        relation, series = "_metrics_hours", "_metrics_series"
-        if no_ts is None:
+        read = _parse_fast(ctx, path, cluster, openmetrics) if fast else None
+        if read is not None:  # hours and series apart, the clusters listed as the series were counted
+            relation, series, clusters, no_ts = "_metrics_hours", "_metrics_series", read.clusters, read.untimed
+        else:
             openmetrics = is_openmetrics(path) if openmetrics is None else openmetrics
             no_ts = _parse_slow(ctx, path, cluster, openmetrics)
             relation, series = "_metrics_hourly", None
-        clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {series or relation} ORDER BY 1")
-                    .fetchall()]
+            clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {relation} ORDER BY 1").fetchall()]
         report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None,
                               files=[str(path)])
         with transaction(con):  # every cluster of the file, or none
