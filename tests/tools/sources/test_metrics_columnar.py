@@ -91,6 +91,7 @@ def test_openmetrics_world_same_tables_and_fast(tmp_path, fast_reads):
     sizes = assert_same_history(tmp_path, [(path, None)])
     assert sizes["pod_hours"] > 0 and sizes["node_gpu_hours"] > 0
     assert all(not isinstance(r, str) for r in fast_reads), fast_reads
+    assert fast_reads[0].clusters == ["alpha", "beta", "gamma"]   # the world's three, listed as series are counted
 
 
 def test_real_cadvisor_text_same_tables(tmp_path, shared_data, fast_reads):
