@@ -173,20 +173,20 @@ def _pod_and_container_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
                avg(avg) FILTER (metric = '{DCGM_ACTIVE}') AS active, avg(avg) FILTER (metric = '{DCGM_UTIL}') / 100 AS util
         FROM _h WHERE metric IN ('{DCGM_ACTIVE}', '{DCGM_UTIL}') AND {_POD_NS} IS NOT NULL AND {_POD} IS NOT NULL
         GROUP BY 1, 2, 3, 4""")
+    # a pod-hour: kube_pod_info and a Running phase in the hour, both found by one GROUP BY
     _exec(con, """
         CREATE OR REPLACE TEMP TABLE _hph AS
-        WITH info AS (
+        WITH hours AS (
             SELECT namespace, pod, hour,
-                   max(nullif(node, '')) AS node
-            FROM _h WHERE metric = 'kube_pod_info' GROUP BY 1, 2, 3),
-        running AS (
-            SELECT namespace, pod, hour, least(max(avg), 1.0) AS fraction
-            FROM _h WHERE metric = 'kube_pod_status_phase' AND phase = 'Running' GROUP BY 1, 2, 3)
-        SELECT i.namespace, i.pod, i.hour, coalesce(i.node, p.node) AS node, r.fraction,
+                   max(nullif(node, '')) FILTER (metric = 'kube_pod_info') AS node,
+                   least(max(avg) FILTER (metric = 'kube_pod_status_phase'), 1.0) AS fraction
+            FROM _h WHERE metric = 'kube_pod_info' OR (metric = 'kube_pod_status_phase' AND phase = 'Running')
+            GROUP BY 1, 2, 3
+            HAVING count(*) FILTER (metric = 'kube_pod_info') > 0)
+        SELECT h.namespace, h.pod, h.hour, coalesce(h.node, p.node) AS node, h.fraction,
                p.workload_kind, p.workload_name
-        FROM info i JOIN running r USING (namespace, pod, hour)
-        JOIN _hpods p USING (namespace, pod)
-        WHERE r.fraction > 0 AND coalesce(i.node, p.node) IS NOT NULL""")
+        FROM hours h JOIN _hpods p USING (namespace, pod)
+        WHERE h.fraction > 0 AND coalesce(h.node, p.node) IS NOT NULL""")
     _exec(con, """
         INSERT INTO container_hours BY NAME
         SELECT ?::VARCHAR AS cluster, c.hour, c.namespace, c.pod, c.container, c.cpu_request, c.memory_request,
