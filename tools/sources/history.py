@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from datetime import datetime
 
 from tools.context import Context
 from tools.errors import InputError
@@ -108,7 +107,8 @@ def build_history(
     report = IngestReport(source=source, cluster=cluster)
     with transaction(con) if own_transaction else nullcontext(con):
         install_label_macro(con)
-        first, last, n = _hourly_view(con, relation_name, cluster, series_relation)
+        _hourly_view(con, relation_name, cluster, series_relation)
+        first, last, n = con.execute("SELECT min(hour), max(hour), count(*) FROM _h").fetchone()
         if not n:
             raise InputError(f"{relation_name}: no series for cluster {cluster!r}; check the `cluster` label "
                              "or pass --cluster")
@@ -131,13 +131,10 @@ def build_history(
     return report
 
 
-def _hourly_view(con, relation_name: str, cluster: str,
-                 series_relation: str | None) -> tuple[datetime | None, datetime | None, int]:
+def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | None) -> None:
     """``_hser``, one row per series of the cluster that has hours (its metric, labels and the
     label values the builders key on, read once per series), and the view ``_h`` every history
     query reads: the cluster's hourly rows joined to ``_hser`` on the integer series id.
-    Returns the cluster's first and last hour and its count of hourly rows, found on the way
-    (not by a pass over ``_h``).
 
     The labels are read as two parallel lists (keys, values): a value is found by its key's
     position, and only what no column holds becomes a map. ``_hser.labels`` keeps not the keys
@@ -146,15 +143,11 @@ def _hourly_view(con, relation_name: str, cluster: str,
     columns, so their map is empty instead of a second copy of every label (at tier L, 62M series)."""
     where = f"WHERE cluster = {literal(cluster)}"
     if series_relation:
-        # the ids with hours (and their first and last hour), found first: a semi-join on a few
-        # million distinct ids, not on every hour
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_has AS
-                        SELECT series, min(hour) AS first, max(hour) AS last, count(*) AS n
-                        FROM {relation_name} GROUP BY series""")
+        # the ids with hours, found first: a semi-join on a few million distinct ids, not on every hour
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _h_has AS SELECT DISTINCT series FROM {relation_name}")
         series = f"""SELECT series, metric, label_keys, label_values FROM {series_relation} {where}
                      AND series IN (SELECT series FROM _h_has)"""
         hours = relation_name
-        span = "SELECT min(first), max(last), sum(n) FROM _h_has WHERE series IN (SELECT series FROM _hser)"
     else:
         # one relation: number its series on their whole label map first
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_series AS
@@ -167,7 +160,6 @@ def _hourly_view(con, relation_name: str, cluster: str,
         series = ("SELECT series, metric, map_keys(labels) AS label_keys, map_values(labels) AS label_values "
                   "FROM _h_series")
         hours = "_h_numbered"
-        span = "SELECT min(hour), max(hour), count(*) FROM _h_numbered"
     columns = ", ".join(f"label_values[list_position(label_keys, '{key}')] AS {key}" for key in SERIES_COLUMNS)
     held = literal_list(("cluster", *SERIES_COLUMNS))
     rest = ("map_from_entries(list_filter(list_transform(list_zip(label_keys, label_values), "
@@ -179,14 +171,12 @@ def _hourly_view(con, relation_name: str, cluster: str,
                CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(map(label_keys, label_values)) END
                    AS object_labels
         FROM ({series})""")
-    first, last, n = con.execute(span).fetchone()
     for table in ("_h_series", "_h_has"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
         SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
                h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples
         FROM {hours} h JOIN _hser s ON h.series = s.series""")
-    return first, last, n or 0
 
 
 def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:
