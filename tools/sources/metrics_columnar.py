@@ -1,12 +1,12 @@
-"""The fast path of ``allot ingest metrics``: DuckDB reads and splits the sample lines.
+"""The fast path of ``allot ingest metrics``: Polars splits the sample lines, DuckDB checks and reduces them.
 
 A history file repeats each series' label text once per sample, and tier M's files hold tens of
 millions of lines; prometheus_client's pure-Python parser reads about 60k samples per second.
 Here the file is read a segment at a time (:mod:`tools.sources.metrics_lines`: Arrow arrays of
-about 128 MB of lines each), DuckDB splits each sample line ``name{label="value",...} value
-[timestamp]`` or ``name value [timestamp]`` with string functions (in parallel), numbers the
-runs of consecutive lines of one series, and parses the label text once per *series*, not per
-sample. Only a row per run and three numbers per catalogue sample are kept across segments,
+about 128 MB of lines each), Polars splits each sample line ``name{label="value",...} value
+[timestamp]`` or ``name value [timestamp]`` with string functions (in parallel) and numbers the
+runs of consecutive lines of one series (:mod:`tools.sources.metrics_scan`), and DuckDB parses
+the label text once per *series*, not per sample. Only a row per run and three numbers per catalogue sample are kept across segments,
 so the space a file needs grows with its series and samples, not with its text.
 prometheus_client stays the parser of record: this path accepts only a strict subset of the
 format and, for anything else, :func:`read_hourly` returns the reason and the caller parses
@@ -286,8 +286,7 @@ def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
         SELECT run AS series, hour, avg, max, min, last, samples FROM _mc_hours""")
 
 
-_SCAN_TABLES = ("_mc_seg", "_mc_lines", "_mc_seg_runs", "_mc_runs", "_mc_runs_slim", "_mc_keysets", "_mc_meta",
-                "_mc_blocks", "_mc_families")
+_SCAN_TABLES = ("_mc_runs", "_mc_runs_slim", "_mc_keysets", "_mc_meta", "_mc_blocks", "_mc_families")
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,10 +1,10 @@
 """``allot ingest metrics FILE``: history from an OpenMetrics / Prometheus text file.
 
-Two readers, one result. The fast path (:mod:`tools.sources.metrics_columnar`) has DuckDB read
-the lines and split the samples, parsing label text once per series; it accepts only a strict
-subset of the format, checked file-wide in SQL (sample shape, values and timestamps as the
-parser reads them, families, series order, ``# EOF``). Any file outside it, or one DuckDB
-cannot read as UTF-8 lines, is parsed whole by prometheus_client
+Two readers, one result. The fast path (:mod:`tools.sources.metrics_columnar`) splits the
+samples with Polars and parses label text once per series in DuckDB; it accepts only a strict
+subset of the format, checked file-wide (sample shape, values and timestamps as the parser
+reads them, families, series order, ``# EOF``). Any file outside it, or one that cannot be
+read as UTF-8 lines, is parsed whole by prometheus_client
 (:mod:`tools.sources.metrics_parse`), the parser of record, which also words every error
 (naming the line). ``fast=False`` forces the parser. Both give the same tables.
 
@@ -113,7 +113,7 @@ def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool
     if isinstance(read, str):
         log.info("%s: parsed with prometheus_client: %s", path, read)
         return None
-    log.info("%s: %s read by DuckDB, %d metrics, %d catalogue series, %d catalogue samples; skipped %s", path,
+    log.info("%s: %s read by the fast path, %d metrics, %d catalogue series, %d catalogue samples; skipped %s", path,
              "OpenMetrics" if read.openmetrics else "Prometheus text", read.families, read.series, read.kept,
              sorted(read.skipped))
     if not read.kept:

@@ -1,95 +1,121 @@
 """The ordered pass of the metrics fast path: a file's lines into runs and samples, a segment at a time.
 
-Each segment (:class:`~tools.sources.metrics_lines.Segment`) is parsed line by line in
-parallel (:func:`_line_sql`: kind, series text, value and timestamp as the parser reads them,
-and whether the line is in the strict grammar), then numbered into runs of consecutive lines
-of one series by windows streamed over the segment in order (:func:`_segment_sql`), starting
-from what the previous segment ended with (:class:`_Carry`). What stays across segments is
-``_mc_runs``, a row per run with its checks, and ``_mc_samples(run, sampled_at, value)``
-for catalogue series; :mod:`tools.sources.metrics_columnar` checks and reduces them.
+Each segment (:class:`~tools.sources.metrics_lines.Segment`) is split line by line by Polars
+(:func:`_parse_lines`: kind, series text, value and timestamp as the parser reads them, and
+whether the line is in the strict grammar), then numbered into runs of consecutive lines of one
+series by comparing each line with the one before it (:func:`_number_runs`), starting from what
+the previous segment ended with (:class:`_Carry`). Polars runs the string work and the
+line-to-line comparisons as one multi-threaded plan over the segment's Arrow lines; DuckDB's
+windows over the same lines stream on one thread, and took the pass about twice as long.
+What stays across segments, in DuckDB, is ``_mc_runs``, a row per run with its checks, and
+``_mc_samples(run, sampled_at, value)`` for catalogue series;
+:mod:`tools.sources.metrics_columnar` checks and reduces them.
+
+Numbers are read as DuckDB read them before: values and timestamps by the same arithmetic
+(``seconds + fraction / 1e9``, milliseconds ``/ 1000``), and a timestamp's microseconds rounded
+half to even, as DuckDB's ``to_timestamp`` rounds. A timestamp beyond DuckDB's range makes
+the line malformed (the parser then decides).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
+import polars as pl
 
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import LineReader, Segment
 
 VALUE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|NaN|\+Inf|-Inf"
 TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
+MICROS_PER_HOUR = 3_600_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MAX_MICROS = 9 * 10**18          # inside DuckDB's TIMESTAMP range (to year 294247)
+_SPECIAL = {"NaN": float("nan"), "+Inf": float("inf"), "-Inf": float("-inf"), "-0": 0.0}  # -0: the parser reads +0.0
 
 
-def _line_sql(openmetrics: bool) -> str:
-    """Every line of the segment ``_mc_arrow(n, line)`` on its own (parallel): kind, series text
-    ``s``, value and timestamp as the parser reads them, and whether the line is well formed."""
-    ts_double = ("CASE WHEN contains(t, '.') THEN split_part(t, '.', 1)::BIGINT"
-                 " + coalesce(rpad(nullif(split_part(t, '.', 2), ''), 9, '0')::BIGINT, 0) / 1e9 ELSE t::BIGINT END"
-                 if openmetrics else "t::BIGINT / 1000")
-    tail = f"(?:{VALUE})(?: (?:{TIMESTAMP[openmetrics]}))?"
-    return f"""
-        WITH l AS (
-            SELECT n, nullif(line, '') AS line, contains(line, '{{') AS braced,
-                   CASE WHEN line = '' THEN 'B' WHEN starts_with(line, '#') THEN 'M' ELSE 'S' END AS kind
-            FROM _mc_arrow),
-        p AS (  -- series text and the rest: split at the one '}} ' (labels) or the first blank
-            SELECT n, kind, line, braced,
-                   CASE WHEN kind <> 'S' THEN NULL WHEN braced THEN string_split(line, '}} ')
-                        ELSE string_split(line, ' ') END AS parts
-            FROM l),
-        v AS (
-            SELECT n, kind,
-                   CASE WHEN kind <> 'S' THEN line WHEN braced THEN parts[1] || '}}' ELSE parts[1] END AS s,
-                   CASE WHEN kind <> 'S' THEN NULL WHEN braced THEN parts[2]
-                        ELSE array_to_string(parts[2:], ' ') END AS rest,
-                   kind = 'S' AND (CASE WHEN braced THEN len(parts) = 2 ELSE len(parts) IN (2, 3) END)
-                       AND regexp_full_match(rest, '{tail}') AS ok
-            FROM p),
-        d AS (
-            SELECT n, kind, s, ok, string_split(rest, ' ') AS vt FROM v),
-        c AS (
-            SELECT n, kind, s, ok, vt[2] AS t,
-                   CASE WHEN NOT ok THEN NULL WHEN vt[1] = 'NaN' THEN 'nan'::DOUBLE
-                        WHEN vt[1] = '+Inf' THEN 'inf'::DOUBLE WHEN vt[1] = '-Inf' THEN '-inf'::DOUBLE
-                        WHEN vt[1] = '-0' THEN 0.0  -- the parser reads an integer: +0.0
-                        ELSE TRY_CAST(vt[1] AS DOUBLE) END AS value
-            FROM d),
-        x AS (
-            SELECT n, kind, s, ok, value, t IS NULL AS untimed,
-                   CASE WHEN ok AND t IS NOT NULL THEN {ts_double} END AS ts
-            FROM c)
-        SELECT *, CASE WHEN kind = 'S' AND ok THEN coalesce(to_timestamp(ts)::TIMESTAMP, $now) END AS sampled_at
-        FROM x"""
+def _parse_lines(lines: pl.Series, openmetrics: bool, now_micros: int) -> pl.LazyFrame:
+    """Every line on its own: ``kind`` (S sample, M comment, B blank), series text ``s``, ``value``,
+    ``ts`` (seconds), ``micros`` (the sample's time, the ingest time when untimed), ``ok``."""
+    tail = f"^(?:{VALUE})(?: (?:{TIMESTAMP[openmetrics]}))?$"
+    line = pl.col("line")
+    kind = (pl.when(line == "").then(pl.lit("B")).when(line.str.starts_with("#")).then(pl.lit("M"))
+            .otherwise(pl.lit("S")))
+    braced = line.str.contains("{", literal=True)
+    # series text and the rest: split at the first '} ' (labels) or the first blank; a second
+    # '} ' or blank lands in the rest, which the tail pattern then refuses
+    parts = pl.when(braced).then(line.str.splitn("} ", 2)).otherwise(line.str.splitn(" ", 2))
+    frame = pl.LazyFrame({"line": lines}).with_columns(kind=kind, braced=braced, parts=parts)
+    head, rest = pl.col("parts").struct.field("field_0"), pl.col("parts").struct.field("field_1")
+    frame = frame.with_columns(
+        s=pl.when(pl.col("kind") == "B").then(None).when(pl.col("kind") == "M").then(line)
+            .when(pl.col("braced")).then(head + "}").otherwise(head),
+        rest=rest,
+    ).with_columns(
+        ok=(pl.col("kind") == "S") & pl.col("rest").str.contains(tail).fill_null(False),
+        vt=pl.col("rest").str.splitn(" ", 2),
+    ).with_columns(v=pl.col("vt").struct.field("field_0"), t=pl.col("vt").struct.field("field_1"))
+    v, t = pl.col("v"), pl.col("t")
+    special = pl.col("v").replace_strict(_SPECIAL, default=None, return_dtype=pl.Float64)
+    if openmetrics:
+        seconds = t.str.split_exact(".", 1)
+        whole = seconds.struct.field("field_0").cast(pl.Int64, strict=False)
+        fraction = seconds.struct.field("field_1").str.pad_end(9, "0").cast(pl.Int64, strict=False)
+        ts = pl.when(t.str.contains(".", literal=True)).then(whole + fraction.fill_null(0) / 1e9).otherwise(whole)
+    else:
+        ts = t.cast(pl.Int64, strict=False) / 1000
+    frame = frame.with_columns(
+        value=pl.when(~pl.col("ok")).then(None).otherwise(pl.coalesce(special, v.cast(pl.Float64, strict=False))),
+        ts=pl.when(pl.col("ok")).then(ts.cast(pl.Float64)),
+        untimed=(pl.col("kind") == "S") & t.is_null(),
+    ).with_columns(micros_f=(pl.col("ts") * 1e6).round(0, mode="half_to_even"))
+    in_range = pl.col("micros_f").abs() <= MAX_MICROS
+    return frame.with_columns(
+        ok=pl.col("ok") & (pl.col("ts").is_null() | in_range),
+        micros=pl.when(pl.col("ok") & pl.col("ts").is_null()).then(pl.lit(now_micros))
+                 .when(pl.col("ok") & in_range).then(pl.col("micros_f").cast(pl.Int64, strict=False)),
+    ).select("kind", "s", "ok", "value", "ts", "untimed", "micros")
 
 
-def _segment_sql(openmetrics: bool) -> str:
-    """The segment's lines against the line before each (the previous segment's last line for
-    its first): where a run starts, the running run number and the order checks.
+def _number_runs(frame: pl.LazyFrame, segment: Segment, openmetrics: bool, carry: _Carry) -> pl.LazyFrame:
+    """The lines against the line before each (the previous segment's last line for the first):
+    where a run starts, the running run number and the order checks."""
+    n = len(segment.lines)
+    sample = pl.col("kind") == "S"
+    hour = pl.col("micros") // MICROS_PER_HOUR
+    frame = frame.with_columns(
+        n=pl.int_range(segment.first, segment.first + n, dtype=pl.Int64),
+        run_start=pl.col("s").ne_missing(pl.col("s").shift(1, fill_value=carry.s)),
+        prev_ts=pl.col("ts").shift(1, fill_value=carry.ts),
+        hour=hour,
+        prev_hour=hour.shift(1, fill_value=carry.hour),
+    )
+    blank_ok = pl.lit(False) if openmetrics else pl.col("kind") == "B"
+    return frame.with_columns(
+        run=carry.runs + pl.col("run_start").cast(pl.Int64).cum_sum(),
+        bad=(pl.col("kind") != "M") & ~blank_ok & ~(pl.col("ok") & pl.col("value").is_not_null()),
+        bad_order=sample & ~pl.col("run_start") & ~(pl.col("ts") > pl.col("prev_ts")).fill_null(False),
+        same_hour=(sample & ~pl.col("run_start") & (pl.col("hour") == pl.col("prev_hour"))).fill_null(False),
+        negative_or_nan=(pl.col("value").is_nan() | (pl.col("value") < 0)),
+    )
 
-    It reads ``_mc_seg``, the segment's lines parsed by :func:`_line_sql` (in parallel, into a
-    table kept in row order by ``preserve_insertion_order``). The windows have no ``ORDER BY``:
-    DuckDB streams them over the table in row order on one thread, which costs less than
-    sorting by ``n``.
-    """
-    return f"""
-        WITH r AS (
-            SELECT *, s IS DISTINCT FROM lag(s, 1, $prev_s::VARCHAR) OVER () AS run_start,
-                   lag(ts, 1, $prev_ts::DOUBLE) OVER () AS prev_ts,
-                   lag(date_trunc('hour', sampled_at), 1, $prev_hour::TIMESTAMP) OVER () AS prev_hour
-            FROM _mc_seg)
-        SELECT n, CASE WHEN run_start OR n = $last THEN s END AS s,  -- a run's lines share s: any one will do
-               CASE WHEN n = $last THEN ts END AS last_ts, value, sampled_at,
-               kind = 'S' AND untimed AS untimed,
-               kind <> 'M' AND NOT {"FALSE" if openmetrics else "kind = 'B'"} AND NOT (ok AND value IS NOT NULL) AS bad,
-               kind = 'S' AND NOT run_start AND NOT coalesce(ts > prev_ts, FALSE) AS bad_order,
-               kind = 'S' AND NOT run_start AND date_trunc('hour', sampled_at) = prev_hour AS same_hour,
-               $runs + sum(run_start::INTEGER) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
-        FROM r"""
+
+def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFrame:
+    """A row per run of the segment, with its checks and whether it is a catalogue series."""
+    runs = lines.group_by("run", maintain_order=True).agg(
+        s=pl.col("s").first(), first_n=pl.col("n").min(), last_n=pl.col("n").max(), lines=pl.len(),
+        bad_lines=pl.col("bad").sum(), bad_order=pl.col("bad_order").sum(), same_hour=pl.col("same_hour").sum(),
+        untimed=pl.col("untimed").sum(), negative_or_nan=pl.col("negative_or_nan").any(ignore_nulls=True),
+    )
+    metric = pl.col("s").str.splitn("{", 2).struct.field("field_0")
+    named = metric.is_in(sorted(BY_NAME)).fill_null(False)
+    catalogue = pl.when((pl.col("run") == carry.runs) & continues).then(carry.catalogue).otherwise(named)
+    kind = (pl.when(pl.col("s").is_null()).then(pl.lit("B")).when(pl.col("s").str.starts_with("#"))
+            .then(pl.lit("M")).otherwise(pl.lit("S")))
+    return runs.with_columns(catalogue=catalogue, kind=kind, negative_or_nan=pl.col("negative_or_nan").fill_null(False))
 
 
 @dataclass
@@ -99,7 +125,7 @@ class _Carry:
     runs: int = 0                      # runs numbered so far (the last line's run)
     s: str | None = None               # the last line's series text
     ts: float | None = None
-    hour: datetime | None = None
+    hour: int | None = None            # the last line's hour (microseconds // one hour)
     catalogue: bool = False            # the last run is a catalogue series
     bad: int = 0                       # malformed lines so far
 
@@ -110,51 +136,42 @@ def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics:
 
     A run that goes on from the previous segment is merged into that segment's last row.
     """
-    continues, last = segment.first > 1, segment.first + len(segment.lines) - 1
-    con.register("_mc_arrow", pa.table({"n": pa.array(range(segment.first, segment.first + len(segment.lines)),
-                                                      pa.int64()),
-                                        "line": segment.lines}))
+    continues = segment.first > 1
+    now_micros = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH
+    now_micros //= timedelta(microseconds=1)
+    lines = _number_runs(_parse_lines(pl.Series("line", segment.lines), openmetrics, now_micros),
+                         segment, openmetrics, carry)
+    runs_plan = _runs_of(lines, carry, continues)
+    samples_plan = lines.filter(pl.col("micros").is_not_null() & ~pl.col("value").is_nan()).select(
+        "run", sampled_at=pl.col("micros").cast(pl.Datetime("us")), value="value")   # NaN: staleness markers
+    last_plan = lines.select(pl.col("s", "ts", "hour").last())
+    runs, samples, ended = pl.collect_all([runs_plan, samples_plan, last_plan])
+    catalogue_runs = runs.filter("catalogue").select("run")
+    samples = samples.join(catalogue_runs, on="run", how="semi", maintain_order="left")
+    seg_runs = runs.select("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "same_hour",
+                           "untimed", "negative_or_nan").to_arrow()
+    con.register("_mc_seg_runs", seg_runs)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_seg AS {_line_sql(openmetrics)}", {"now": now})
+        if continues:
+            con.execute("""
+                UPDATE _mc_runs r SET last_n = g.last_n, lines = r.lines + g.lines,
+                       bad_lines = r.bad_lines + g.bad_lines, bad_order = r.bad_order + g.bad_order,
+                       same_hour = r.same_hour + g.same_hour, untimed = r.untimed + g.untimed,
+                       negative_or_nan = r.negative_or_nan OR g.negative_or_nan
+                FROM _mc_seg_runs g WHERE g.run = $runs AND r.run = $runs""", {"runs": carry.runs})
+        con.execute("INSERT INTO _mc_runs SELECT * FROM _mc_seg_runs WHERE run > $runs OR NOT $continues",
+                    {"runs": carry.runs, "continues": continues})
     finally:
-        con.unregister("_mc_arrow")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_lines AS {_segment_sql(openmetrics)}",
-                {"prev_s": carry.s, "prev_ts": carry.ts, "prev_hour": carry.hour, "runs": carry.runs,
-                 "last": last})
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _mc_seg_runs AS
-        SELECT *, CASE WHEN run = $runs AND $continues THEN $catalogue
-                       ELSE coalesce(list_contains($names, CASE WHEN contains(s, '{') THEN s[1:strpos(s, '{') - 1]
-                                                               ELSE s END), FALSE) END AS catalogue
-        FROM (SELECT run, any_value(s) AS s, min(n) AS first_n, max(n) AS last_n, count(*) AS lines,
-                     count(*) FILTER (bad) AS bad_lines, count(*) FILTER (bad_order) AS bad_order,
-                     count(*) FILTER (same_hour) AS same_hour, count(*) FILTER (untimed) AS untimed,
-                     coalesce(bool_or(isnan(value) OR value < 0), FALSE) AS negative_or_nan
-              FROM _mc_lines GROUP BY run)""", {"runs": carry.runs, "catalogue": carry.catalogue,
-                                                "continues": continues, "names": sorted(BY_NAME)})
-    con.execute("""
-        UPDATE _mc_runs r SET last_n = g.last_n, lines = r.lines + g.lines, bad_lines = r.bad_lines + g.bad_lines,
-               bad_order = r.bad_order + g.bad_order, same_hour = r.same_hour + g.same_hour,
-               untimed = r.untimed + g.untimed, negative_or_nan = r.negative_or_nan OR g.negative_or_nan
-        FROM _mc_seg_runs g WHERE $continues AND g.run = $runs AND r.run = $runs""",
-                {"runs": carry.runs, "continues": continues})
-    con.execute("""
-        INSERT INTO _mc_runs
-        SELECT run, CASE WHEN s IS NULL THEN 'B' WHEN starts_with(s, '#') THEN 'M' ELSE 'S' END, s,
-               first_n, last_n, lines, bad_lines, bad_order, same_hour, untimed, negative_or_nan
-        FROM _mc_seg_runs WHERE run > $runs OR NOT $continues""", {"runs": carry.runs, "continues": continues})
-    con.execute("""
-        INSERT INTO _mc_samples
-        SELECT run, sampled_at, value FROM _mc_lines
-        WHERE sampled_at IS NOT NULL AND NOT isnan(value)   -- NaN: staleness markers
-          AND run IN (SELECT run FROM _mc_seg_runs WHERE catalogue)""")
-    ended = con.execute("""SELECT l.s, l.last_ts, date_trunc('hour', l.sampled_at), r.run, r.catalogue,
-                                 (SELECT sum(bad_lines) FROM _mc_seg_runs)
-                          FROM (SELECT * FROM _mc_lines WHERE n = $last) l,
-                               (SELECT * FROM _mc_seg_runs ORDER BY run DESC LIMIT 1) r""",
-                       {"last": last}).fetchall()[0]
-    carry.s, carry.ts, carry.hour, carry.runs, carry.catalogue = ended[:5]
-    carry.bad += int(ended[5] or 0)
+        con.unregister("_mc_seg_runs")
+    con.register("_mc_seg_samples", samples.to_arrow())
+    try:
+        con.execute("INSERT INTO _mc_samples SELECT run, sampled_at, value FROM _mc_seg_samples")
+    finally:
+        con.unregister("_mc_seg_samples")
+    last = runs.row(-1, named=True)
+    carry.s, carry.ts, carry.hour = ended.row(0)
+    carry.runs, carry.catalogue = last["run"], last["catalogue"]
+    carry.bad += int(runs["bad_lines"].sum())
 
 
 def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> LineReader:

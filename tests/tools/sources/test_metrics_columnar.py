@@ -1,6 +1,6 @@
-"""The DuckDB fast path of ``allot ingest metrics`` against prometheus_client, the parser of record.
+"""The fast path of ``allot ingest metrics`` against prometheus_client, the parser of record.
 
-Every file is ingested twice, once read by DuckDB (``fast=True``) and once parsed by
+Every file is ingested twice, once read by the fast path (``fast=True``) and once parsed by
 prometheus_client (``fast=False``), into two warehouses whose history tables must be equal
 row for row (``EXCEPT ALL`` both ways). Files outside the strict subset must take the parser
 path: then the parser's own error (naming the file) surfaces, or the same tables result.
@@ -367,3 +367,21 @@ def test_gzip_openmetrics_stopped_early_is_not_read_again_as_classic(tmp_path, m
     except InputError:
         pass                                    # the parser's verdict, whichever it is
     assert isinstance(fast_reads[0], str) and "strict sample grammar" in fast_reads[0]
+
+
+def test_sub_microsecond_timestamps_land_in_the_parsers_hours(tmp_path, fast_reads):
+    # nanosecond timestamps half a microsecond either side of an hour's start (1714525200):
+    # the fast path rounds them to microseconds as DuckDB's to_timestamp does for the parser's path
+    path = tmp_path / "ns.om"
+    path.write_text(good().replace("0 1714523400", "0 1714525199.9999995")
+                    .replace("7.5 1714527000", "7.5 1714525200.000000500"))
+    sizes = assert_same_history(tmp_path, [(path, None)])
+    assert sizes["nodes"] == 1
+    assert not isinstance(fast_reads[0], str), fast_reads[0]
+
+
+def test_a_timestamp_beyond_the_warehouse_range_is_left_to_the_parser(tmp_path):
+    path = tmp_path / "far.om"
+    path.write_text(good().replace("7.5 1714527000", "7.5 999999999999999"))
+    reason = read_hourly(duckdb.connect(), path, True, None, NOW)
+    assert reason == "1 line(s) outside the strict sample grammar"
