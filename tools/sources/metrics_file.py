@@ -39,6 +39,7 @@ from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
 from tools.sources.metrics_columnar import ColumnarResult, drop_tables, read_hourly
 from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
+from tools.sources.metrics_scan import MAX_MICROS
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
@@ -55,11 +56,15 @@ def _reduce_hourly(ctx: Context, path: Path, files: list[str], cluster: str | No
     (taken at the ingest time), for the report.
     """
     con = ctx.db
-    no_ts, no_cluster = con.execute(
-        "SELECT count(*) FILTER (isnan(ts)), count(*) FILTER (coalesce(?, labels['cluster']) IS NULL) "
-        "FROM read_parquet(?)", [cluster, files]).fetchone()
+    no_ts, no_cluster, far = con.execute(
+        "SELECT count(*) FILTER (isnan(ts)), count(*) FILTER (coalesce(?, labels['cluster']) IS NULL), "
+        "any_value(metric || ' has timestamp ' || ts || ' s') FILTER (abs(ts) * 1e6 > ?) FROM read_parquet(?)",
+        [cluster, MAX_MICROS, files]).fetchone()
     if no_cluster:
         raise InputError(f"{path}: {no_cluster} samples have no `cluster` label; pass --cluster NAME")
+    if far:
+        raise InputError(f"{path}: a sample of {far}, beyond the year 294247; timestamps are "
+                         "seconds since 1970 in OpenMetrics and milliseconds in the classic text format")
     con.execute("""CREATE OR REPLACE TEMP TABLE _metrics_hourly (cluster VARCHAR, metric VARCHAR,
                    labels MAP(VARCHAR, VARCHAR), hour TIMESTAMP, avg DOUBLE, max DOUBLE, min DOUBLE, last DOUBLE,
                    samples BIGINT)""")

@@ -380,8 +380,16 @@ def test_sub_microsecond_timestamps_land_in_the_parsers_hours(tmp_path, fast_rea
     assert not isinstance(fast_reads[0], str), fast_reads[0]
 
 
-def test_a_timestamp_beyond_the_warehouse_range_is_left_to_the_parser(tmp_path):
+def test_a_timestamp_beyond_the_warehouse_range_is_left_to_the_parser_which_names_it(tmp_path):
     path = tmp_path / "far.om"
     path.write_text(good().replace("7.5 1714527000", "7.5 999999999999999"))
     reason = read_hourly(duckdb.connect(), path, True, None, NOW)
     assert reason == "1 line(s) outside the strict sample grammar"
+    ctx = Context.open(tmp_path / "w.duckdb", Settings())
+    try:
+        with pytest.raises(InputError, match=r"far\.om: a sample of container_cpu_usage_seconds_total has "
+                                             r"timestamp 999999999999999\.0 s, beyond the year 294247"):
+            ingest_metrics_file(ctx, path)
+        assert ctx.db.execute("SELECT count(*) FROM nodes").fetchone()[0] == 0
+    finally:
+        ctx.close()
