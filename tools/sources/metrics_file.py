@@ -58,7 +58,8 @@ def _reduce_hourly(ctx: Context, path: Path, files: list[str], cluster: str | No
     con = ctx.db
     no_ts, no_cluster, far = con.execute(
         "SELECT count(*) FILTER (isnan(ts)), count(*) FILTER (coalesce(?, labels['cluster']) IS NULL), "
-        "any_value(metric || ' has timestamp ' || ts || ' s') FILTER (abs(ts) * 1e6 > ?) FROM read_parquet(?)",
+        "any_value(metric || ' has timestamp ' || ts || ' s') FILTER (NOT isnan(ts) AND abs(ts) * 1e6 > ?) "
+        "FROM read_parquet(?)",
         [cluster, MAX_MICROS, files]).fetchone()
     if no_cluster:
         raise InputError(f"{path}: {no_cluster} samples have no `cluster` label; pass --cluster NAME")
