@@ -6,8 +6,9 @@ Here the file is read a segment at a time (:mod:`tools.sources.metrics_lines`: A
 about 128 MB of lines each), Polars splits each sample line ``name{label="value",...} value
 [timestamp]`` or ``name value [timestamp]`` with string functions (in parallel) and numbers the
 runs of consecutive lines of one series (:mod:`tools.sources.metrics_scan`), and DuckDB parses
-the label text once per *series*, not per sample. Only a row per run and three numbers per catalogue sample are kept across segments,
-so the space a file needs grows with its series and samples, not with its text.
+the label text once per *series*, not per sample. Only a row per run and three numbers per
+catalogue sample are kept across segments, so the space a file needs grows with its series and
+samples, not with its text.
 prometheus_client stays the parser of record: this path accepts only a strict subset of the
 format and, for anything else, :func:`read_hourly` returns the reason and the caller parses
 the whole file with prometheus_client (:mod:`tools.sources.metrics_parse`), which is also

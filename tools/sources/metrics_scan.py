@@ -109,13 +109,12 @@ def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFram
         s=pl.col("s").first(), first_n=pl.col("n").min(), last_n=pl.col("n").max(), lines=pl.len(),
         bad_lines=pl.col("bad").sum(), bad_order=pl.col("bad_order").sum(), same_hour=pl.col("same_hour").sum(),
         untimed=pl.col("untimed").sum(), negative_or_nan=pl.col("negative_or_nan").any(ignore_nulls=True),
+        kind=pl.col("kind").first(),   # a run's lines share their series text, so their kind
     )
     metric = pl.col("s").str.splitn("{", 2).struct.field("field_0")
     named = metric.is_in(sorted(BY_NAME)).fill_null(False)
     catalogue = pl.when((pl.col("run") == carry.runs) & continues).then(carry.catalogue).otherwise(named)
-    kind = (pl.when(pl.col("s").is_null()).then(pl.lit("B")).when(pl.col("s").str.starts_with("#"))
-            .then(pl.lit("M")).otherwise(pl.lit("S")))
-    return runs.with_columns(catalogue=catalogue, kind=kind, negative_or_nan=pl.col("negative_or_nan").fill_null(False))
+    return runs.with_columns(catalogue=catalogue, negative_or_nan=pl.col("negative_or_nan").fill_null(False))
 
 
 @dataclass
@@ -130,15 +129,13 @@ class _Carry:
     bad: int = 0                       # malformed lines so far
 
 
-def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics: bool, now: datetime,
+def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics: bool, now_micros: int,
                   carry: _Carry) -> None:
     """Add one segment's runs to ``_mc_runs`` and its catalogue samples to ``_mc_samples``.
 
     A run that goes on from the previous segment is merged into that segment's last row.
     """
     continues = segment.first > 1
-    now_micros = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH
-    now_micros //= timedelta(microseconds=1)
     lines = _number_runs(_parse_lines(pl.Series("line", segment.lines), openmetrics, now_micros),
                          segment, openmetrics, carry)
     runs_plan = _runs_of(lines, carry, continues)
@@ -186,8 +183,9 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
                    untimed BIGINT, negative_or_nan BOOLEAN)""")
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
     reader, carry = LineReader(path), _Carry()
+    now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
     for segment in reader:
-        _scan_segment(con, segment, openmetrics, now, carry)
+        _scan_segment(con, segment, openmetrics, now_micros, carry)
         if carry.bad:
             break
     return reader
