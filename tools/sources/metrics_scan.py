@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import LineReader, Segment
@@ -46,14 +47,15 @@ def _parse_lines(lines: pl.Series, openmetrics: bool, now_micros: int) -> pl.Laz
             .otherwise(pl.lit("S")))
     braced = line.str.contains("{", literal=True)
     # series text and the rest: split at the first '} ' (labels) or the first blank; a second
-    # '} ' or blank lands in the rest, which the tail pattern then refuses
-    parts = pl.when(braced).then(line.str.splitn("} ", 2)).otherwise(line.str.splitn(" ", 2))
-    frame = pl.LazyFrame({"line": lines}).with_columns(kind=kind, braced=braced, parts=parts)
-    head, rest = pl.col("parts").struct.field("field_0"), pl.col("parts").struct.field("field_1")
+    # '} ' or blank lands in the rest, which the tail pattern then refuses. The cut is a byte
+    # offset, so the line is sliced as bytes (at an ASCII character: still UTF-8)
+    cut = pl.when(braced).then(line.str.find("} ", literal=True)).otherwise(line.str.find(" ", literal=True))
+    frame = pl.LazyFrame({"line": lines}).with_columns(kind=kind, braced=braced, cut=cut)
+    raw, cut, closing = line.cast(pl.Binary), pl.col("cut"), pl.col("braced").cast(pl.UInt32)
     frame = frame.with_columns(
         s=pl.when(pl.col("kind") == "B").then(None).when(pl.col("kind") == "M").then(line)
-            .when(pl.col("braced")).then(head + "}").otherwise(head),
-        rest=rest,
+            .otherwise(raw.bin.slice(0, cut + closing).cast(pl.String)),   # no cut: the whole line
+        rest=raw.bin.slice(cut + 1 + closing).cast(pl.String),             # no cut: null
     ).with_columns(
         ok=(pl.col("kind") == "S") & pl.col("rest").str.contains(tail).fill_null(False),
         vt=pl.col("rest").str.splitn(" ", 2),
@@ -103,18 +105,28 @@ def _number_runs(frame: pl.LazyFrame, segment: Segment, openmetrics: bool, carry
     )
 
 
+_COUNTED = ("bad", "bad_order", "same_hour", "untimed", "negative_or_nan")
+
+
 def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFrame:
-    """A row per run of the segment, with its checks and whether it is a catalogue series."""
-    runs = lines.group_by("run", maintain_order=True).agg(
-        s=pl.col("s").first(), first_n=pl.col("n").min(), last_n=pl.col("n").max(), lines=pl.len(),
-        bad_lines=pl.col("bad").sum(), bad_order=pl.col("bad_order").sum(), same_hour=pl.col("same_hour").sum(),
-        untimed=pl.col("untimed").sum(), negative_or_nan=pl.col("negative_or_nan").any(ignore_nulls=True),
-        kind=pl.col("kind").first(),   # a run's lines share their series text, so their kind
-    )
+    """A row per run of the segment, with its checks and whether it is a catalogue series.
+
+    Runs are consecutive lines, so no ``GROUP BY``: a run's text, kind and start come from its
+    first line, its end and counts from its last (running sums, less the previous run's).
+    """
+    first = pl.col("run_start") | (pl.col("n") == pl.col("n").first())   # a continued run starts the segment
+    starts = lines.filter(first).select("run", "s", "kind", first_n="n")
+    total = [pl.col(c).cast(pl.Int64).fill_null(0).cum_sum() for c in _COUNTED]
+    ends = (lines.with_columns(total).filter(pl.col("run").ne_missing(pl.col("run").shift(-1)))
+            .select(last_n="n", **{c: pl.col(c) - pl.col(c).shift(1, fill_value=0) for c in _COUNTED}))
+    runs = pl.concat([starts, ends], how="horizontal").select(
+        "run", "s", "first_n", "last_n", lines=pl.col("last_n") - pl.col("first_n") + 1, bad_lines="bad",
+        bad_order="bad_order", same_hour="same_hour", untimed="untimed", negative_or_nan=pl.col("negative_or_nan") > 0,
+        kind="kind")   # a run's lines share their series text, so their kind
     metric = pl.col("s").str.splitn("{", 2).struct.field("field_0")
     named = metric.is_in(sorted(BY_NAME)).fill_null(False)
     catalogue = pl.when((pl.col("run") == carry.runs) & continues).then(carry.catalogue).otherwise(named)
-    return runs.with_columns(catalogue=catalogue, negative_or_nan=pl.col("negative_or_nan").fill_null(False))
+    return runs.with_columns(catalogue=catalogue)
 
 
 @dataclass
@@ -129,12 +141,55 @@ class _Carry:
     bad: int = 0                       # malformed lines so far
 
 
-def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics: bool, now_micros: int,
-                  carry: _Carry) -> None:
-    """Add one segment's runs to ``_mc_runs`` and its catalogue samples to ``_mc_samples``.
+_RUN_COLUMNS = ("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "same_hour", "untimed",
+                "negative_or_nan")
+# one run seen in two segments: its first row's text and start, its last row's end, the sums
+_MERGED = (pl.col("run", "kind", "s", "first_n").first(), pl.col("last_n").last(),
+           pl.col("lines", "bad_lines", "bad_order", "same_hour", "untimed").sum(), pl.col("negative_or_nan").any())
+FLUSH_ROWS = 250_000   # run rows held before one INSERT: DuckDB appends a few large batches much faster
 
-    A run that goes on from the previous segment is merged into that segment's last row.
+
+class _RunWriter:
+    """Writes the runs to ``_mc_runs`` in large batches.
+
+    A segment's last run may go on in the next segment, so it is held back (``pending``) and
+    merged with the next segment's first run when that has the same number; every other run is
+    complete and waits in ``batch`` until :data:`FLUSH_ROWS` of them are written at once.
     """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.pending, self.batch, self.held = con, None, [], 0
+
+    def add(self, runs: pl.DataFrame) -> None:
+        runs = runs.select(_RUN_COLUMNS)
+        if self.pending is not None:
+            if runs["run"][0] == self.pending["run"][0]:
+                runs = pl.concat([pl.concat([self.pending, runs.head(1)]).select(_MERGED), runs.slice(1)])
+            else:
+                runs = pl.concat([self.pending, runs])
+        self.pending = runs.tail(1)
+        self.batch.append(runs.head(-1).to_arrow())   # a compact copy: the frame's text points into the segment's
+        self.held += runs.height - 1
+        if self.held >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        if final and self.pending is not None:
+            self.batch.append(self.pending.to_arrow())
+            self.pending = None
+        if not self.batch:
+            return
+        self.con.register("_mc_seg_runs", pa.concat_tables(self.batch))
+        try:
+            self.con.execute("INSERT INTO _mc_runs SELECT * FROM _mc_seg_runs")
+        finally:
+            self.con.unregister("_mc_seg_runs")
+        self.batch, self.held = [], 0
+
+
+def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics: bool, now_micros: int,
+                  carry: _Carry, writer: _RunWriter) -> None:
+    """Hand one segment's runs to ``writer`` and add its catalogue samples to ``_mc_samples``."""
     continues = segment.first > 1
     lines = _number_runs(_parse_lines(pl.Series("line", segment.lines), openmetrics, now_micros),
                          segment, openmetrics, carry)
@@ -145,21 +200,7 @@ def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics:
     runs, samples, ended = pl.collect_all([runs_plan, samples_plan, last_plan])
     catalogue_runs = runs.filter("catalogue").select("run")
     samples = samples.join(catalogue_runs, on="run", how="semi", maintain_order="left")
-    seg_runs = runs.select("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "same_hour",
-                           "untimed", "negative_or_nan").to_arrow()
-    con.register("_mc_seg_runs", seg_runs)
-    try:
-        if continues:
-            con.execute("""
-                UPDATE _mc_runs r SET last_n = g.last_n, lines = r.lines + g.lines,
-                       bad_lines = r.bad_lines + g.bad_lines, bad_order = r.bad_order + g.bad_order,
-                       same_hour = r.same_hour + g.same_hour, untimed = r.untimed + g.untimed,
-                       negative_or_nan = r.negative_or_nan OR g.negative_or_nan
-                FROM _mc_seg_runs g WHERE g.run = $runs AND r.run = $runs""", {"runs": carry.runs})
-        con.execute("INSERT INTO _mc_runs SELECT * FROM _mc_seg_runs WHERE run > $runs OR NOT $continues",
-                    {"runs": carry.runs, "continues": continues})
-    finally:
-        con.unregister("_mc_seg_runs")
+    writer.add(runs)
     con.register("_mc_seg_samples", samples.to_arrow())
     try:
         con.execute("INSERT INTO _mc_samples SELECT run, sampled_at, value FROM _mc_seg_samples")
@@ -182,10 +223,11 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
                    last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, same_hour BIGINT,
                    untimed BIGINT, negative_or_nan BOOLEAN)""")
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
-    reader, carry = LineReader(path), _Carry()
+    reader, carry, writer = LineReader(path), _Carry(), _RunWriter(con)
     now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
     for segment in reader:
-        _scan_segment(con, segment, openmetrics, now_micros, carry)
+        _scan_segment(con, segment, openmetrics, now_micros, carry, writer)
         if carry.bad:
             break
+    writer.flush(final=True)
     return reader

@@ -313,8 +313,10 @@ def test_damaged_gzip_is_refused_by_name_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("segment_bytes", [1, 200, 4096])
 def test_small_segments_give_the_same_tables(tmp_path, monkeypatch, fast_reads, segment_bytes):
-    # runs, families and hours that cross segment ends: the tables still equal the parser's
+    # runs, families and hours that cross segment ends, and run rows written a few at a time:
+    # the tables still equal the parser's
     monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", segment_bytes)
+    monkeypatch.setattr(metrics_scan, "FLUSH_ROWS", 3)
     world = openmetrics_world.write(tmp_path / "world.om")
     sizes = assert_same_history(tmp_path, [(FIXTURE, None), (world, None)])
     assert sizes["pod_hours"] > 8
