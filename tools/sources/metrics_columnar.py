@@ -102,8 +102,7 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
 
     The label text is then held once: ``_mc_series`` keeps the keys and values (and the text
     itself only where it has a backslash, for the parser's ``parse_labels``), and the run table
-    keeps only the rows the later steps read (comment lines, runs with two samples in one hour,
-    the last line), not a row per series.
+    keeps only the rows the later steps read (comment lines, the last line), not a row per series.
     """
     # plain label text is checked with string functions per series and a regex per distinct
     # metric and key list: quotes only around values (two per label), `key="` at each label
@@ -127,12 +126,12 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
                                  CASE WHEN contains(s, '{{') THEN s[length(split_part(s, '{{', 1)) + 2:-2]
                                       ELSE '' END AS body
                           FROM _mc_runs WHERE kind = 'S')))""")
-    # the later steps read only the comment and blank lines, the runs with two samples in one
-    # hour and the file's last line: the run table keeps those rows, not one per series
+    # the later steps read only the comment and blank lines and the file's last line: the run
+    # table keeps those rows, not one per series
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs_slim AS
-                   SELECT run, kind, CASE WHEN kind <> 'S' THEN s END AS s, first_n, last_n, lines, same_hour
+                   SELECT run, kind, CASE WHEN kind <> 'S' THEN s END AS s, first_n, last_n, lines
                    FROM _mc_runs
-                   WHERE kind <> 'S' OR same_hour > 0 OR last_n = (SELECT max(last_n) FROM _mc_runs)""")
+                   WHERE kind <> 'S' OR last_n = (SELECT max(last_n) FROM _mc_runs)""")
     con.execute("DROP TABLE _mc_runs")
     con.execute("ALTER TABLE _mc_runs_slim RENAME TO _mc_runs")
     n = con.execute("SELECT count(*) FROM _mc_series WHERE NOT text_ok").fetchone()[0]
@@ -267,17 +266,17 @@ def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
 def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
     """The view ``_metrics_hours``: catalogue samples reduced per (series, hour).
 
-    Runs are in time order, so a run without two samples in one hour (``same_hour``; the
-    common case of one sample per series and hour) needs no ``GROUP BY``: each sample is its
-    own hourly row, its value its own average, maximum, minimum and last. Only the other runs
-    are grouped, into ``_mc_hours``, and their samples deleted; the view is the two together.
+    Runs are in time order, so a sample alone in its hour of its run (the common case of one
+    sample per series and hour) needs no ``GROUP BY``: it is its own hourly row, its value its
+    own average, maximum, minimum and last. The scan put those in ``_mc_samples`` and the others
+    in ``_mc_shared``; only these are grouped, into ``_mc_hours``. The view is the two together.
     """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _mc_hours AS
         SELECT run, date_trunc('hour', sampled_at) AS hour, avg(value) AS avg, max(value) AS max,
                min(value) AS min, arg_max(value, sampled_at) AS last, count(*) AS samples
-        FROM _mc_samples WHERE run IN (SELECT run FROM _mc_runs WHERE same_hour > 0) GROUP BY 1, 2""")
-    con.execute("DELETE FROM _mc_samples WHERE run IN (SELECT run FROM _mc_runs WHERE same_hour > 0)")
+        FROM _mc_shared GROUP BY 1, 2""")
+    con.execute("DROP TABLE _mc_shared")
     con.execute("""
         CREATE OR REPLACE TEMP VIEW _metrics_hours AS
         SELECT run AS series, date_trunc('hour', sampled_at) AS hour, value AS avg, value AS max, value AS min,
@@ -294,7 +293,7 @@ def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what :func:`read_hourly` created (after the history build, or when it gave up)."""
     for view in ("_metrics_hours", "_metrics_series"):
         con.execute(f"DROP VIEW IF EXISTS {view}")
-    for table in (*_SCAN_TABLES, "_mc_series", "_mc_escaped", "_mc_samples", "_mc_hours"):
+    for table in (*_SCAN_TABLES, "_mc_series", "_mc_escaped", "_mc_samples", "_mc_shared", "_mc_hours"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

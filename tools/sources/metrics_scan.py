@@ -8,7 +8,7 @@ the previous segment ended with (:class:`_Carry`). Polars runs the string work a
 line-to-line comparisons as one multi-threaded plan over the segment's Arrow lines; DuckDB's
 windows over the same lines stream on one thread, and the pass took 1.6 times as long.
 What stays across segments, in DuckDB, is ``_mc_runs``, a row per run with its checks, and
-``_mc_samples(run, sampled_at, value)`` for catalogue series;
+the samples of catalogue series (``_mc_samples`` and ``_mc_shared``, see :func:`scan_runs`);
 :mod:`tools.sources.metrics_columnar` checks and reduces them.
 
 Numbers match what the parser's path computes in DuckDB: values and timestamps by the same
@@ -105,7 +105,7 @@ def _number_runs(frame: pl.LazyFrame, segment: Segment, openmetrics: bool, carry
     )
 
 
-_COUNTED = ("bad", "bad_order", "same_hour", "untimed", "negative_or_nan")
+_COUNTED = ("bad", "bad_order", "untimed", "negative_or_nan")
 
 
 def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFrame:
@@ -121,7 +121,7 @@ def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFram
             .select(last_n="n", **{c: pl.col(c) - pl.col(c).shift(1, fill_value=0) for c in _COUNTED}))
     runs = pl.concat([starts, ends], how="horizontal").select(
         "run", "s", "first_n", "last_n", lines=pl.col("last_n") - pl.col("first_n") + 1, bad_lines="bad",
-        bad_order="bad_order", same_hour="same_hour", untimed="untimed", negative_or_nan=pl.col("negative_or_nan") > 0,
+        bad_order="bad_order", untimed="untimed", negative_or_nan=pl.col("negative_or_nan") > 0,
         kind="kind")   # a run's lines share their series text, so their kind
     metric = pl.col("s").str.splitn("{", 2).struct.field("field_0")
     named = metric.is_in(sorted(BY_NAME)).fill_null(False)
@@ -139,13 +139,13 @@ class _Carry:
     hour: int | None = None            # the last line's hour (microseconds // one hour)
     catalogue: bool = False            # the last run is a catalogue series
     bad: int = 0                       # malformed lines so far
+    held: pl.DataFrame | None = None   # the last line's sample: whether it shares its hour waits for the next line
 
 
-_RUN_COLUMNS = ("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "same_hour", "untimed",
-                "negative_or_nan")
+_RUN_COLUMNS = ("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "untimed", "negative_or_nan")
 # one run seen in two segments: its first row's text and start, its last row's end, the sums
 _MERGED = (pl.col("run", "kind", "s", "first_n").first(), pl.col("last_n").last(),
-           pl.col("lines", "bad_lines", "bad_order", "same_hour", "untimed").sum(), pl.col("negative_or_nan").any())
+           pl.col("lines", "bad_lines", "bad_order", "untimed").sum(), pl.col("negative_or_nan").any())
 FLUSH_ROWS = 250_000   # run rows held before one INSERT: DuckDB appends a few large batches much faster
 
 
@@ -167,8 +167,8 @@ class _RunWriter:
                 runs = pl.concat([pl.concat([self.pending, runs.head(1)]).select(_MERGED), runs.slice(1)])
             else:
                 runs = pl.concat([self.pending, runs])
-        self.pending = runs.tail(1)
-        self.batch.append(runs.head(-1).to_arrow())   # a compact copy: the frame's text points into the segment's
+        self.pending = pl.from_arrow(runs.tail(1).to_arrow())   # a copy: a slice would keep the segment's text
+        self.batch.append(runs.head(-1).to_arrow())   # a compact copy, likewise
         self.held += runs.height - 1
         if self.held >= FLUSH_ROWS:
             self.flush()
@@ -189,40 +189,59 @@ class _RunWriter:
 
 def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics: bool, now_micros: int,
                   carry: _Carry, writer: _RunWriter) -> None:
-    """Hand one segment's runs to ``writer`` and add its catalogue samples to ``_mc_samples``."""
+    """Hand one segment's runs to ``writer`` and add its catalogue samples (:func:`_append_samples`).
+
+    The last line's sample is held back in ``carry`` until the next segment's first line says
+    whether the two share an hour."""
     continues = segment.first > 1
     lines = _number_runs(_parse_lines(pl.Series("line", segment.lines), openmetrics, now_micros),
                          segment, openmetrics, carry)
     runs_plan = _runs_of(lines, carry, continues)
-    samples_plan = lines.filter(pl.col("micros").is_not_null() & ~pl.col("value").is_nan()).select(
-        "run", sampled_at=pl.col("micros").cast(pl.Datetime("us")), value="value")   # NaN: staleness markers
-    last_plan = lines.select(pl.col("s", "ts", "hour").last())
+    # a sample that shares its hour with the line before or after it (in its run) is reduced by
+    # a GROUP BY later; every other sample is its own hourly row
+    shared = pl.col("same_hour") | pl.col("same_hour").shift(-1).fill_null(False)
+    samples_plan = lines.filter(pl.col("micros").is_not_null() & ~pl.col("value").is_nan()).select(  # NaN: stale
+        "run", sampled_at=pl.col("micros").cast(pl.Datetime("us")), value="value", shared=shared,
+        last=pl.col("n") == segment.first + len(segment.lines) - 1)
+    last_plan = lines.select(pl.col("s", "ts", "hour").last(), joins_held=pl.col("same_hour").first())
     runs, samples, ended = pl.collect_all([runs_plan, samples_plan, last_plan])
     catalogue_runs = runs.filter("catalogue").select("run")
     samples = samples.join(catalogue_runs, on="run", how="semi", maintain_order="left")
     writer.add(runs)
-    con.register("_mc_seg_samples", samples.to_arrow())
-    try:
-        con.execute("INSERT INTO _mc_samples SELECT run, sampled_at, value FROM _mc_seg_samples")
-    finally:
-        con.unregister("_mc_seg_samples")
+    carry.s, carry.ts, carry.hour, joins_held = ended.row(0)
+    if carry.held is not None:
+        samples = pl.concat([carry.held.with_columns(shared=pl.col("shared") | joins_held, last=False), samples])
+    carry.held = samples.tail(1) if samples.height and samples["last"][-1] else None
+    _append_samples(con, samples.head(-1) if carry.held is not None else samples)
     last = runs.row(-1, named=True)
-    carry.s, carry.ts, carry.hour = ended.row(0)
     carry.runs, carry.catalogue = last["run"], last["catalogue"]
     carry.bad += int(runs["bad_lines"].sum())
+
+
+def _append_samples(con: duckdb.DuckDBPyConnection, samples: pl.DataFrame) -> None:
+    """Single samples to ``_mc_samples``, samples that share an hour to ``_mc_shared``."""
+    for table, rows in (("_mc_samples", samples.filter(~pl.col("shared"))), ("_mc_shared", samples.filter("shared"))):
+        if rows.height:
+            con.register("_mc_seg_samples", rows.select("run", "sampled_at", "value").to_arrow())
+            try:
+                con.execute(f"INSERT INTO {table} SELECT * FROM _mc_seg_samples")
+            finally:
+                con.unregister("_mc_seg_samples")
 
 
 def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> LineReader:
     """The one pass over the file, a segment at a time: ``_mc_runs``, a row per run of
     consecutive lines with the run's checks (the series text ``s`` of a sample run, the line
-    of a comment), and ``_mc_samples(run, sampled_at, value)`` for catalogue series.
+    of a comment), and the samples of catalogue series: ``_mc_samples(run, sampled_at, value)``
+    for those alone in their hour of their run, ``_mc_shared`` (the same columns) for the others.
 
     Stops at the first segment with a malformed line (the file goes to the parser anyway).
     """
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run BIGINT, kind VARCHAR, s VARCHAR, first_n BIGINT,
-                   last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, same_hour BIGINT,
-                   untimed BIGINT, negative_or_nan BOOLEAN)""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
+                   last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, untimed BIGINT,
+                   negative_or_nan BOOLEAN)""")
+    for table in ("_mc_samples", "_mc_shared"):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
     reader, carry, writer = LineReader(path), _Carry(), _RunWriter(con)
     now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
     for segment in reader:
@@ -230,4 +249,6 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
         if carry.bad:
             break
     writer.flush(final=True)
+    if carry.held is not None:
+        _append_samples(con, carry.held)
     return reader
