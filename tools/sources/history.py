@@ -145,8 +145,8 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
     if series_relation:
         # the ids with hours, found first: a semi-join on a few million distinct ids, not on every hour
         con.execute(f"CREATE OR REPLACE TEMP TABLE _h_has AS SELECT DISTINCT series FROM {relation_name}")
-        series = f"""SELECT series, metric, label_keys, label_values FROM {series_relation} {where}
-                     AND series IN (SELECT series FROM _h_has)"""
+        series = f"""SELECT s.series, s.metric, s.label_keys, s.label_values
+                     FROM {series_relation} s SEMI JOIN _h_has h ON s.series = h.series {where}"""
         hours = relation_name
     else:
         # one relation: number its series on their whole label map first
