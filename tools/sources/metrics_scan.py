@@ -158,7 +158,7 @@ class _RunWriter:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con, self.pending, self.batch, self.held = con, None, [], 0
+        self.con, self.pending, self.batch, self.waiting = con, None, [], 0
 
     def add(self, runs: pl.DataFrame) -> None:
         runs = runs.select(_RUN_COLUMNS)
@@ -169,8 +169,8 @@ class _RunWriter:
                 runs = pl.concat([self.pending, runs])
         self.pending = pl.from_arrow(runs.tail(1).to_arrow())   # a copy: a slice would keep the segment's text
         self.batch.append(runs.head(-1).to_arrow())   # a compact copy, likewise
-        self.held += runs.height - 1
-        if self.held >= FLUSH_ROWS:
+        self.waiting += runs.height - 1
+        if self.waiting >= FLUSH_ROWS:
             self.flush()
 
     def flush(self, final: bool = False) -> None:
@@ -179,12 +179,8 @@ class _RunWriter:
             self.pending = None
         if not self.batch:
             return
-        self.con.register("_mc_seg_runs", pa.concat_tables(self.batch))
-        try:
-            self.con.execute("INSERT INTO _mc_runs SELECT * FROM _mc_seg_runs")
-        finally:
-            self.con.unregister("_mc_seg_runs")
-        self.batch, self.held = [], 0
+        _insert(self.con, "_mc_runs", pa.concat_tables(self.batch))
+        self.batch, self.waiting = [], 0
 
 
 def _scan_segment(con: duckdb.DuckDBPyConnection, segment: Segment, openmetrics: bool, now_micros: int,
@@ -222,11 +218,16 @@ def _append_samples(con: duckdb.DuckDBPyConnection, samples: pl.DataFrame) -> No
     """Single samples to ``_mc_samples``, samples that share an hour to ``_mc_shared``."""
     for table, rows in (("_mc_samples", samples.filter(~pl.col("shared"))), ("_mc_shared", samples.filter("shared"))):
         if rows.height:
-            con.register("_mc_seg_samples", rows.select("run", "sampled_at", "value").to_arrow())
-            try:
-                con.execute(f"INSERT INTO {table} SELECT * FROM _mc_seg_samples")
-            finally:
-                con.unregister("_mc_seg_samples")
+            _insert(con, table, rows.select("run", "sampled_at", "value").to_arrow())
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append ``rows`` (the table's columns, in its order) to ``table``."""
+    con.register("_mc_seg_rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _mc_seg_rows")
+    finally:
+        con.unregister("_mc_seg_rows")
 
 
 def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> LineReader:
