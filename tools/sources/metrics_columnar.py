@@ -104,28 +104,29 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
     itself only where it has a backslash, for the parser's ``parse_labels``), and the run table
     keeps only the rows the later steps read (comment lines, the last line), not a row per series.
     """
-    # plain label text is checked with string functions per series and a regex per distinct
-    # metric and key list: quotes only around values (two per label), `key="` at each label
+    # plain label text (no backslash, so no quote inside a value) split at its quotes: the values
+    # at the even places, the key parts (`key=`, then `,key=`) at the odd ones, joined by a quote
+    # and split again at `=",` into the keys. With an odd number of parts, key parts ending in `=`
+    # and every key a label name (checked below, per distinct key list) the text is exactly
+    # `key="value",...`. Text with a backslash is matched by a regex instead
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
     con.execute(rf"""
         CREATE OR REPLACE TEMP TABLE _mc_series AS
         SELECT run, metric, escaped, lines, untimed, negative_or_nan, first_n, last_n,
-               CASE WHEN escaped THEN s END AS s, keys,
-               list_transform(list_zip(terms, keys), lambda tk: tk[1][length(tk[2]) + 3:]) AS vals,
+               CASE WHEN escaped THEN s END AS s, keys, vals,
                CASE WHEN escaped THEN regexp_full_match(s, '{escaped}')
-                    ELSE length(s) - length(replace(s, '"', '')) = 2 * len(terms)
+                    ELSE (body = '' OR (len(parts) % 2 = 1 AND ends_with(key_parts, '=')))
                          AND (NOT contains(s, '{{') OR s = metric || '{{}}' OR ends_with(s, '"}}'))
-                         AND coalesce(list_bool_and(list_transform(list_zip(terms, keys), lambda tk:
-                                          length(tk[2]) > 0 AND substr(tk[1], length(tk[2]) + 2, 1) = '"')), TRUE)
                END AS text_ok
-        FROM (SELECT *, list_transform(terms, lambda t: split_part(t, '=', 1)) AS keys
-              FROM (SELECT *, CASE WHEN body = '' THEN []::VARCHAR[]
-                                   ELSE string_split(body || ',', '",')[:-2] END AS terms
-                    FROM (SELECT run, s, lines, untimed, negative_or_nan, first_n, last_n,
-                                 split_part(s, '{{', 1) AS metric, contains(s, '\') AS escaped,
-                                 CASE WHEN contains(s, '{{') THEN s[length(split_part(s, '{{', 1)) + 2:-2]
-                                      ELSE '' END AS body
-                          FROM _mc_runs WHERE kind = 'S')))""")
+        FROM (SELECT *, CASE WHEN body = '' THEN []::VARCHAR[] ELSE string_split(key_parts[:-2], '=",') END AS keys
+              FROM (SELECT *, list_slice(parts, 2, -1, 2) AS vals,
+                              array_to_string(list_slice(parts, 1, -2, 2), '"') AS key_parts
+                    FROM (SELECT *, CASE WHEN body = '' THEN []::VARCHAR[] ELSE string_split(body, '"') END AS parts
+                          FROM (SELECT run, s, lines, untimed, negative_or_nan, first_n, last_n,
+                                       split_part(s, '{{', 1) AS metric, contains(s, '\') AS escaped,
+                                       CASE WHEN contains(s, '{{') THEN s[length(split_part(s, '{{', 1)) + 2:-2]
+                                            ELSE '' END AS body
+                                FROM _mc_runs WHERE kind = 'S'))))""")
     # the later steps read only the comment and blank lines and the file's last line: the run
     # table keeps those rows, not one per series
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs_slim AS

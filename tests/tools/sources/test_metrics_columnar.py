@@ -251,6 +251,14 @@ NODE = 'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"}'
     'kube_node_info{cluster="c",__node="n1",provider_id="x"}',                # reserved label name
     'kube_node_info{cluster="c",node="n1=a,b{c}",provider_id="x"}',           # = , { } inside a value
     'kube_node_info{cluster="c",node="n1} x",provider_id="x"}',               # "} " inside a value
+    'kube_node_info{cluster="c",node="n1"provider_id="x"}',                   # no comma between labels
+    'kube_node_info{cluster="c",node=,provider_id="n1""x"}',                  # two names before one value
+    'kube_node_info{cluster="c",="n1",provider_id="x"}',                      # empty label name
+    'kube_node_info{cluster="c",node=="n1",provider_id="x"}',                 # two equals signs
+    'kube_node_info{cluster="c",node="",provider_id="x"}',                    # empty value (valid)
+    'kube_node_info{cluster="c",node="n1",provider_id"x"}',                   # no equals sign
+    'kube_node_info{cluster="c",node="n1",provider_id="}',                    # value not closed
+    'kube_node_info{cluster="c",node="n1",provider_id="x"',                   # no closing brace
 ])
 def test_label_text_variants_agree_with_the_parser(tmp_path, variant):
     path = tmp_path / "variant.om"
