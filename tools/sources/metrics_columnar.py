@@ -106,7 +106,7 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
     """
     # plain label text (no backslash, so no quote inside a value) split at its quotes: the values
     # at the even places, the key parts (`key=`, then `,key=`) at the odd ones, joined by a quote
-    # and split again at `=",` into the keys. With an odd number of parts, key parts ending in `=`
+    # and, without the last `=`, split again at `=",` into the keys. With an odd number of parts, key parts ending in `=`
     # and every key a label name (checked below, per distinct key list) the text is exactly
     # `key="value",...`. Text with a backslash is matched by a regex instead
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
