@@ -104,11 +104,12 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
     itself only where it has a backslash, for the parser's ``parse_labels``), and the run table
     keeps only the rows the later steps read (comment lines, the last line), not a row per series.
     """
-    # plain label text (no backslash, so no quote inside a value) split at its quotes: the values
-    # at the even places, the key parts (`key=`, then `,key=`) at the odd ones, joined by a quote
-    # and, without the last `=`, split again at `=",` into the keys. With an odd number of parts, key parts ending in `=`
-    # and every key a label name (checked below, per distinct key list) the text is exactly
-    # `key="value",...`. Text with a backslash is matched by a regex instead
+    # plain label text (no backslash, so no quote inside a value) split at its quotes: the
+    # values at the even places, the key parts (`key=`, then `,key=`) at the odd ones, joined by
+    # a quote and, without the last `=`, split again at `=",` into the keys. With an odd number
+    # of parts, key parts ending in `=` and every key a label name (checked below, per distinct
+    # key list) the text is exactly `key="value",...`. Text with a backslash is matched by a
+    # regex instead
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
     con.execute(rf"""
         CREATE OR REPLACE TEMP TABLE _mc_series AS
