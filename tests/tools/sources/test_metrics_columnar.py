@@ -199,6 +199,45 @@ def test_refused_files_fall_back_and_the_parser_words_the_error(tmp_path, fast_r
         ctx.close()
 
 
+def colliding_series() -> tuple[str, str]:
+    """Two kube_pod_info texts with one DuckDB hash (its string hash collides on similar texts)."""
+    found = duckdb.connect().execute("""
+        SELECT list(s ORDER BY s) FROM (
+            SELECT 'kube_pod_info{namespace="team-' || (i % 97) || '",pod="api-' || i || '"}' AS s
+            FROM range(50000) r(i))
+        GROUP BY hash(s) HAVING count(*) > 1 ORDER BY 1 LIMIT 1""").fetchall()
+    if not found:
+        pytest.skip("this DuckDB's hash gives these texts distinct hashes: no shared hash to compare whole")
+    first, second = found[0][0][:2]
+    assert first != second
+    return first, second
+
+
+def test_series_sharing_a_hash_are_compared_whole(tmp_path, fast_reads):
+    # two consecutive series whose texts share a hash: still two series, read by the fast path
+    first, second = colliding_series()
+    lines = [f"{text} 1 {ts}" for text in (first, second) for ts in (1714523400, 1714527000)]
+    path = tmp_path / "shared-hash.om"
+    path.write_text("# TYPE kube_pod_info gauge\n" + "\n".join(lines) + "\n# EOF\n")
+    sizes = assert_same_history(tmp_path, [(path, "c")])
+    assert not isinstance(fast_reads[0], str), fast_reads[0]
+    assert sizes["pods"] == 2
+
+
+def test_a_series_split_around_one_sharing_its_hash_is_refused(tmp_path, fast_reads):
+    first, second = colliding_series()
+    lines = [f"{first} 1 1714523400", f"{second} 1 1714523400", f"{first} 1 1714527000"]
+    path = tmp_path / "split.om"
+    path.write_text("# TYPE kube_pod_info gauge\n" + "\n".join(lines) + "\n# EOF\n")
+    ctx = Context.open(tmp_path / "w.duckdb", Settings())
+    try:
+        with pytest.raises(InputError, match="Invalid metric grouping"):
+            ingest_metrics_file(ctx, path, "c")
+    finally:
+        ctx.close()
+    assert fast_reads == ["a series' samples are not consecutive lines"]
+
+
 def test_missing_eof_is_classic_text_and_both_paths_agree(tmp_path, fast_reads):
     # without a final `# EOF` the file is read as the classic text format (timestamps in ms)
     path = tmp_path / "no-eof.prom"
