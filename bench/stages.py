@@ -58,7 +58,7 @@ def stage_generate(world: Path, db: Path, tier: str) -> dict:
 
     spec = WorldSpec.preset(tier)  # type: ignore[arg-type]
     started = time.perf_counter()
-    files = generate_world(world, spec)
+    files = generate_world(world, spec, processes=os.cpu_count() or 1)
     work = time.perf_counter() - started
     (world / "spec.json").write_text(spec.model_dump_json() + "\n")
     truth = files.ground_truth

@@ -21,14 +21,18 @@ space as plain text can still be written.
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import re
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 
 from tools.sources.demo.model import GIB, World
 from tools.sources.demo.pods import iter_jobs, iter_pods, revisions, rs_name, _shards_done
+from tools.sources.demo.spec import WorldSpec
 from tools.sources.demo.usage import cpu_cores, log_bytes, memory_bytes, network_bytes
 from tools.sources.metric_catalogue import CATALOGUE
 
@@ -119,24 +123,44 @@ class Families:
             out.write(encode("# EOF\n"))
 
 
-def write_openmetrics(world: World, out_dir: Path, compress: bool = False) -> dict[str, Path]:
-    """Write ``<cluster>.om`` (``.om.gz`` with ``compress``) for every cluster; returns {cluster: path}."""
+def write_openmetrics(world: World, out_dir: Path, compress: bool = False, processes: int = 1) -> dict[str, Path]:
+    """Write ``<cluster>.om`` (``.om.gz`` with ``compress``) for every cluster; returns {cluster: path}.
+
+    With ``processes`` > 1 the clusters are written by that many worker processes at once, each
+    building the world again from its spec (a pure function of it, so the files are the same
+    bytes as written one after the other).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = world.spec
-    base = int((spec.start - EPOCH).total_seconds())
-    paths = {}
-    for c in world.clusters:
-        with tempfile.TemporaryDirectory(prefix=f"allot-om-{c.name}-") as tmp:
-            fam = Families(Path(tmp), c.name, base, compress)
-            _nodes(world, c, fam)
-            _namespaces(world, c, fam)
-            _workloads(world, c, fam)
-            _storage(world, c, fam)
-            _gpus(world, c, fam)
-            path = out_dir / (f"{c.name}.om.gz" if compress else f"{c.name}.om")
-            fam.finish(path)
-        paths[c.name] = path
-    return paths
+    names = [c.name for c in world.clusters]
+    workers = min(processes, len(names))
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            paths = list(pool.map(_write_spec_cluster, repeat(world.spec), names, repeat(out_dir), repeat(compress)))
+    else:
+        paths = [_write_cluster(world, c, out_dir, compress) for c in world.clusters]
+    return dict(zip(names, paths))
+
+
+def _write_spec_cluster(spec: WorldSpec, name: str, out_dir: Path, compress: bool) -> Path:
+    """A worker process's part: one cluster of the world ``spec`` describes."""
+    from tools.sources.demo.estate import build_world
+
+    world = build_world(spec)
+    return _write_cluster(world, next(c for c in world.clusters if c.name == name), out_dir, compress)
+
+
+def _write_cluster(world: World, c, out_dir: Path, compress: bool) -> Path:
+    base = int((world.spec.start - EPOCH).total_seconds())
+    with tempfile.TemporaryDirectory(prefix=f"allot-om-{c.name}-") as tmp:
+        fam = Families(Path(tmp), c.name, base, compress)
+        _nodes(world, c, fam)
+        _namespaces(world, c, fam)
+        _workloads(world, c, fam)
+        _storage(world, c, fam)
+        _gpus(world, c, fam)
+        path = out_dir / (f"{c.name}.om.gz" if compress else f"{c.name}.om")
+        fam.finish(path)
+    return path
 
 
 def _span(start: int, end: int, hours: int) -> range:

@@ -6,7 +6,9 @@ import gzip
 import hashlib
 from pathlib import Path
 
+from tools.sources.demo.estate import build_world
 from tools.sources.demo.generate import generate_world
+from tools.sources.demo.openmetrics import write_openmetrics
 from tools.sources.demo.spec import WorldSpec
 
 
@@ -45,3 +47,12 @@ def test_gzip_history_holds_the_same_text(tmp_path, demo_world):
     for cluster, plain in demo_world.metrics.items():
         assert gzip.decompress(packed.metrics[cluster].read_bytes()) == plain.read_bytes()
         assert packed.metrics[cluster].stat().st_size < plain.stat().st_size / 10
+
+
+def test_history_written_by_worker_processes_is_the_same_bytes(tmp_path, demo_world):
+    spec = WorldSpec.preset("demo")
+    parallel = write_openmetrics(build_world(spec), tmp_path / "metrics", processes=2)
+    assert sorted(parallel) == sorted(demo_world.metrics) == ["aks-web", "eks-prod", "gke-ml"]
+    for cluster, path in demo_world.metrics.items():
+        assert parallel[cluster] == tmp_path / "metrics" / path.name
+        assert parallel[cluster].read_bytes() == path.read_bytes()
