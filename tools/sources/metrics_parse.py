@@ -276,7 +276,11 @@ class _BatchWriter:
         if not self.columns["metric"]:
             return
         path = f"{self.out_prefix}-{len(self.result.files):05d}.parquet"
-        pq.write_table(pa.Table.from_pydict(self.columns, schema=RAW_SCHEMA), path, compression="none")
+        # statistics for `metric` only: Parquet's min/max leave NaN out, and DuckDB, trusting
+        # them, can decide `isnan(value)` is false for a whole row group, so staleness markers
+        # (NaN values) were kept as samples; `ts` holds NaN for untimed samples likewise
+        pq.write_table(pa.Table.from_pydict(self.columns, schema=RAW_SCHEMA), path, compression="none",
+                       write_statistics=["metric"])
         self.result.files.append(path)
         self.columns = {name: [] for name in RAW_SCHEMA.names}
 

@@ -150,6 +150,39 @@ def test_escaped_labels_same_tables(tmp_path):
     assert_same_history(tmp_path, [(path, None)])
 
 
+STALE = good().replace("# EOF\n", """\
+# TYPE kube_pod_owner gauge
+kube_pod_owner{cluster="c",namespace="ns",pod="p",owner_kind="Job",owner_name="j"} NaN 1714523400
+kube_pod_owner{cluster="c",namespace="ns",pod="p",owner_kind="Job",owner_name="j"} NaN 1714527000
+# EOF
+""").replace(
+    'kube_pod_info{cluster="c",namespace="ns",pod="p",node="n1",created_by_kind="<none>",created_by_name="<none>"} 1 '
+    '1714523400\n',
+    'kube_pod_info{cluster="c",namespace="ns",pod="p",node="n1",created_by_kind="<none>",created_by_name="<none>"} 1 '
+    '1714523400\n'
+    'kube_pod_info{cluster="c",namespace="ns",pod="q",node="n1",created_by_kind="<none>",created_by_name="<none>"} NaN '
+    '1714523400\n'
+    'kube_pod_info{cluster="c",namespace="ns",pod="q",node="n1",created_by_kind="<none>",created_by_name="<none>"} NaN '
+    '1714527000\n')
+
+
+@pytest.mark.parametrize("segment_bytes", [1, 128 * 2**20])
+def test_series_of_staleness_markers_alone_have_no_hours(tmp_path, monkeypatch, fast_reads, segment_bytes):
+    # NaN samples are staleness markers: a series of nothing else is not there for the history
+    # (no pod q, no owner edge, kube_pod_owner named as missing), on both paths, also with
+    # every line a segment of its own
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", segment_bytes)
+    path = tmp_path / "stale.om"
+    path.write_text(STALE)
+    assert_same_history(tmp_path, [(path, None)])
+    assert not isinstance(fast_reads[0], str), fast_reads[0]
+    fast = duckdb.connect(str(tmp_path / "fast.duckdb"))
+    assert fast.execute("SELECT pod FROM pods").fetchall() == [("p",)]
+    assert fast.execute("SELECT count(*) FROM owner_edges").fetchone() == (0,)
+    missing = fast.execute("SELECT message FROM data_caveats WHERE code = 'missing_required_metrics'").fetchone()[0]
+    assert "kube_pod_owner" in missing
+
+
 @pytest.mark.parametrize("name, text", [
     ("exemplar", good().replace('7.5 1714527000', '7.5 1714527000 # {trace_id="abc"} 1.0')),
     ("classic text, no # EOF", good().replace("# EOF\n", "").replace("1714523400", "1714523400000")
