@@ -5,13 +5,15 @@ the Prometheus ingest asks Prometheus for the same reductions. The input is any 
 relation (table or view) with the contract's columns
 ``(cluster, metric, labels MAP(VARCHAR, VARCHAR), hour, avg, max, min, last, samples)``, or the
 same split in two: hours ``(series, hour, avg, ...)`` and a series relation ``(series, cluster,
-metric, label_keys, label_values)``, one row per series id with its labels as two parallel
-lists (the metrics-file ingest: the run number of the series in the file, and the label text as
-it splits it, so that no map is built for a label the build does not keep). A single relation's
-series are numbered here from its distinct ``(metric, labels)``. Either way the label values the
-queries key on (namespace, pod, container, node, resource, phase, ...) are read once per series,
-into the temp table ``_hser``, and the hourly rows join it on the integer id: no label is looked
-up per series-hour, and a query filtered to one metric reads only that metric's series.
+metric, label_keys, label_values, has_hours)``, one row per series id with its labels as two
+parallel lists and whether the hours hold a row for it (the metrics-file ingest: the run number
+of the series in the file, and the label text as it splits it, so that no map is built for a
+label the build does not keep; a series of NaN staleness markers alone has no hours). A single
+relation's series are numbered here from its distinct ``(metric, labels)``. Either way the label
+values the queries key on (namespace, pod, container, node, resource, phase, ...) are read once
+per series, into the temp table ``_hser``, and the hourly rows join it on the integer id: no
+label is looked up per series-hour, and a query filtered to one metric reads only that metric's
+series.
 
 What happens, all in SQL and in one transaction:
 
@@ -58,7 +60,7 @@ HOURLY_COLUMNS = ("cluster", "metric", "labels", "hour", "avg", "max", "min", "l
 SERIES_COLUMNS = ("namespace", "pod", "container", "image", "node", "resource", "phase", "uid", "created_by_kind",
                   "created_by_name", "owner_kind", "owner_name")
 SPLIT_HOUR_COLUMNS = ("series", "hour", "avg", "max", "min", "last", "samples")
-SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "label_keys", "label_values")
+SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "label_keys", "label_values", "has_hours")
 CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
                 "no_network_metric", "no_log_metric", "pod_on_unknown_node")
 _POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
@@ -84,10 +86,11 @@ def build_history(
             pass False and refresh once).
         own_transaction: run in a transaction of its own (all or nothing). A caller that
             builds several clusters atomically opens one itself and passes False.
-        series_relation: a relation ``(series, cluster, metric, label_keys, label_values)``,
-            one row per series (its labels as parallel lists, keys distinct), when the series
-            are stored apart from their hours (the metrics-file fast path): ``relation_name``
-            then needs only ``series`` and the hourly values.
+        series_relation: a relation ``(series, cluster, metric, label_keys, label_values,
+            has_hours)``, one row per series (its labels as parallel lists, keys distinct;
+            ``has_hours`` true when ``relation_name`` has a row for it), when the series are
+            stored apart from their hours (the metrics-file fast path): ``relation_name`` then
+            needs only ``series`` and the hourly values.
 
     Returns:
         An IngestReport with rows per table and the caveats.
@@ -143,10 +146,9 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
     columns, so their map is empty instead of a second copy of every label (at tier L, 62M series)."""
     where = f"WHERE cluster = {literal(cluster)}"
     if series_relation:
-        # the ids with hours, found first: a semi-join on a few million distinct ids, not on every hour
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _h_has AS SELECT DISTINCT series FROM {relation_name}")
-        series = f"""SELECT s.series, s.metric, s.label_keys, s.label_values
-                     FROM {series_relation} s SEMI JOIN _h_has h ON s.series = h.series {where}"""
+        # the relation says which series have hours: no join of the series (and their label
+        # lists) to the distinct ids of the hours
+        series = f"SELECT series, metric, label_keys, label_values FROM {series_relation} {where} AND has_hours"
         hours = relation_name
     else:
         # one relation: number its series on their whole label map first
@@ -171,8 +173,7 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
                CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(map(label_keys, label_values)) END
                    AS object_labels
         FROM ({series})""")
-    for table in ("_h_series", "_h_has"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP TABLE IF EXISTS _h_series")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
         SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
                h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples

@@ -39,8 +39,8 @@ parser refuses):
 A run is a series: its number (a running count of series changes, a streaming window over
 each segment, carried from one segment to the next) is the series id, so the hourly reduction
 keys on ``(series, hour)`` integers instead of label maps. The result is the view
-``_metrics_series(series, cluster, metric, label_keys, label_values)`` for catalogue series and the view
-``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as the slow path
+``_metrics_series(series, cluster, metric, label_keys, label_values, has_hours)`` for catalogue
+series and the view ``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as the slow path
 reduces (NaN values are staleness markers and dropped; an untimed sample is taken at the
 ingest time).
 """
@@ -120,7 +120,7 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
     escaped = f"^{NAME}\\{{({LABEL_ESCAPED}(,{LABEL_ESCAPED})*)?\\}}$"
     con.execute(rf"""
         CREATE OR REPLACE TEMP TABLE _mc_series AS
-        SELECT run, metric, escaped, lines, untimed, negative_or_nan, first_n, last_n,
+        SELECT run, metric, escaped, lines, untimed, stale, negative_or_nan, first_n, last_n,
                CASE WHEN escaped THEN s END AS s, keys, vals,
                CASE WHEN escaped THEN regexp_full_match(s, '{escaped}')
                     ELSE (body = '' OR (len(parts) % 2 = 1 AND ends_with(key_parts, '=')))
@@ -130,7 +130,7 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
               FROM (SELECT *, list_slice(parts, 2, -1, 2) AS vals,
                               array_to_string(list_slice(parts, 1, -2, 2), '"') AS key_parts
                     FROM (SELECT *, CASE WHEN body = '' THEN []::VARCHAR[] ELSE string_split(body, '"') END AS parts
-                          FROM (SELECT run, s, lines, untimed, negative_or_nan, first_n, last_n,
+                          FROM (SELECT run, s, lines, untimed, stale, negative_or_nan, first_n, last_n,
                                        split_part(s, '{{', 1) AS metric, contains(s, '\') AS escaped,
                                        CASE WHEN contains(s, '{{') THEN s[length(split_part(s, '{{', 1)) + 2:-2]
                                             ELSE '' END AS body
@@ -253,7 +253,8 @@ def _check_families(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | 
 
 
 def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
-    """The view ``_metrics_series``: catalogue series with their labels as parallel key and value lists.
+    """The view ``_metrics_series``: catalogue series with their labels as parallel key and value lists,
+    and whether they have hours (a series of NaN staleness markers alone has none).
 
     A view over ``_mc_series``' split keys and values, not a table of label maps: the history
     build reads each value by its key once per cluster and keeps only what it needs, so the
@@ -267,7 +268,7 @@ def _series_view(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
                                       ELSE s.vals[list_position(s.keys, 'cluster')] END) AS cluster,
                s.metric, CASE WHEN s.escaped THEN e.k ELSE s.keys END AS label_keys,
                CASE WHEN s.escaped THEN e.v ELSE s.vals END AS label_values,
-               s.lines, s.untimed
+               s.lines > s.stale AS has_hours, s.lines, s.untimed
         FROM _mc_series s LEFT JOIN _mc_escaped e USING (run)
         WHERE list_contains({literal_list(sorted(BY_NAME))}, s.metric)""")
 

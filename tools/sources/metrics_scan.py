@@ -102,10 +102,11 @@ def _number_runs(frame: pl.LazyFrame, segment: Segment, openmetrics: bool, carry
         bad_order=sample & ~pl.col("run_start") & ~(pl.col("ts") > pl.col("prev_ts")).fill_null(False),
         same_hour=(sample & ~pl.col("run_start") & (pl.col("hour") == pl.col("prev_hour"))).fill_null(False),
         negative_or_nan=(pl.col("value").is_nan() | (pl.col("value") < 0)),
+        stale=pl.col("value").is_nan(),
     )
 
 
-_COUNTED = ("bad", "bad_order", "untimed", "negative_or_nan")
+_COUNTED = ("bad", "bad_order", "untimed", "negative_or_nan", "stale")
 
 
 def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFrame:
@@ -121,7 +122,7 @@ def _runs_of(lines: pl.LazyFrame, carry: _Carry, continues: bool) -> pl.LazyFram
             .select(last_n="n", **{c: pl.col(c) - pl.col(c).shift(1, fill_value=0) for c in _COUNTED}))
     runs = pl.concat([starts, ends], how="horizontal").select(
         "run", "s", "first_n", "last_n", lines=pl.col("last_n") - pl.col("first_n") + 1, bad_lines="bad",
-        bad_order="bad_order", untimed="untimed", negative_or_nan=pl.col("negative_or_nan") > 0,
+        bad_order="bad_order", untimed="untimed", negative_or_nan=pl.col("negative_or_nan") > 0, stale="stale",
         kind="kind")   # a run's lines share their series text, so their kind
     metric = pl.col("s").str.splitn("{", 2).struct.field("field_0")
     named = metric.is_in(sorted(BY_NAME)).fill_null(False)
@@ -142,10 +143,12 @@ class _Carry:
     held: pl.DataFrame | None = None   # the last line's sample: whether it shares its hour waits for the next line
 
 
-_RUN_COLUMNS = ("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "untimed", "negative_or_nan")
+_RUN_COLUMNS = ("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "untimed",
+                "negative_or_nan", "stale")
 # one run seen in two segments: its first row's text and start, its last row's end, the sums
 _MERGED = (pl.col("run", "kind", "s", "first_n").first(), pl.col("last_n").last(),
-           pl.col("lines", "bad_lines", "bad_order", "untimed").sum(), pl.col("negative_or_nan").any())
+           pl.col("lines", "bad_lines", "bad_order", "untimed").sum(), pl.col("negative_or_nan").any(),
+           pl.col("stale").sum())
 FLUSH_ROWS = 250_000   # run rows held before one INSERT: DuckDB appends a few large batches much faster
 
 
@@ -240,7 +243,7 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
     """
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run BIGINT, kind VARCHAR, s VARCHAR, first_n BIGINT,
                    last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, untimed BIGINT,
-                   negative_or_nan BOOLEAN)""")
+                   negative_or_nan BOOLEAN, stale BIGINT)""")
     for table in ("_mc_samples", "_mc_shared"):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
     reader, carry, writer = LineReader(path), _Carry(), _RunWriter(con)

@@ -166,17 +166,18 @@ def split(ctx, rows):
     keys = list(dict.fromkeys((r["cluster"], r["metric"], tuple(r["labels"].items())) for r in rows))
     ids = {key: n for n, key in enumerate(keys, start=10)}
     series_rows = [{"series": n, "cluster": c, "metric": m, "label_keys": [k for k, _ in labels],
-                    "label_values": [v for _, v in labels]} for (c, m, labels), n in ids.items()]
+                    "label_values": [v for _, v in labels], "has_hours": True} for (c, m, labels), n in ids.items()]
     series_rows += [{"series": 1, "cluster": "c2", "metric": "kube_pod_info", "label_keys": ["namespace", "pod"],
-                     "label_values": ["x", "y"]},
+                     "label_values": ["x", "y"], "has_hours": False},
                     {"series": 2, "cluster": "c9", "metric": "kube_pod_info", "label_keys": ["namespace", "pod"],
-                     "label_values": ["x", "z"]}]
+                     "label_values": ["x", "z"], "has_hours": True}]
     hour_rows = [{"series": ids[(r["cluster"], r["metric"], tuple(r["labels"].items()))],
                   **{k: r[k] for k in ("hour", "avg", "max", "min", "last", "samples")}} for r in rows]
     hour_rows.append({"series": 2, "hour": H0, "avg": 1.0, "max": 1.0, "min": 1.0, "last": 1.0, "samples": 1})
     ctx.db.register("series_arrow", pa.Table.from_pylist(series_rows, schema=pa.schema(
         [("series", pa.int64()), ("cluster", pa.string()), ("metric", pa.string()),
-         ("label_keys", pa.list_(pa.string())), ("label_values", pa.list_(pa.string()))])))
+         ("label_keys", pa.list_(pa.string())), ("label_values", pa.list_(pa.string())),
+         ("has_hours", pa.bool_())])))
     ctx.db.register("hours_arrow", pa.Table.from_pylist(hour_rows, schema=pa.schema(
         [("series", pa.int64()), ("hour", pa.timestamp("us")), ("avg", pa.float64()), ("max", pa.float64()),
          ("min", pa.float64()), ("last", pa.float64()), ("samples", pa.int64())])))

@@ -170,12 +170,18 @@ kube_pod_owner{cluster="c",namespace="ns",pod="p",owner_kind="Job",owner_name="j
 def test_series_of_staleness_markers_alone_have_no_hours(tmp_path, monkeypatch, fast_reads, segment_bytes):
     # NaN samples are staleness markers: a series of nothing else is not there for the history
     # (no pod q, no owner edge, kube_pod_owner named as missing), on both paths, also with
-    # every line a segment of its own
+    # every line a segment of its own (the run's markers counted across segments)
     monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", segment_bytes)
     path = tmp_path / "stale.om"
     path.write_text(STALE)
     assert_same_history(tmp_path, [(path, None)])
     assert not isinstance(fast_reads[0], str), fast_reads[0]
+    con = duckdb.connect()
+    read_hourly(con, path, True, None, NOW)
+    assert con.execute("SELECT metric, label_values[list_position(label_keys, 'pod')], has_hours FROM _metrics_series "
+                       "WHERE metric IN ('kube_pod_info', 'kube_pod_owner') ORDER BY ALL"
+                       ).fetchall() == [("kube_pod_info", "p", True), ("kube_pod_info", "q", False),
+                                        ("kube_pod_owner", "p", False)]
     fast = duckdb.connect(str(tmp_path / "fast.duckdb"))
     assert fast.execute("SELECT pod FROM pods").fetchall() == [("p",)]
     assert fast.execute("SELECT count(*) FROM owner_edges").fetchone() == (0,)
