@@ -40,9 +40,9 @@ A run is a series: its number (a running count of series changes, a streaming wi
 each segment, carried from one segment to the next) is the series id, so the hourly reduction
 keys on ``(series, hour)`` integers instead of label maps. The result is the view
 ``_metrics_series(series, cluster, metric, label_keys, label_values, has_hours)`` for catalogue
-series and the view ``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as the slow path
-reduces (NaN values are staleness markers and dropped; an untimed sample is taken at the
-ingest time).
+series and the view ``_metrics_hours(series, hour, avg, max, min, last, samples)``, reduced as
+the slow path reduces (NaN values are staleness markers and dropped; an untimed sample is taken
+at the ingest time).
 """
 
 from __future__ import annotations
