@@ -13,6 +13,8 @@ then leaves the file to the parser, which decides (and words the error).
 
 from __future__ import annotations
 
+import mmap
+import os
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tools.sources.metrics_parse import ends_with_eof, open_text_bytes
+from tools.sources.metrics_parse import ends_with_eof, is_gzip, open_text_bytes
 
 SEGMENT_BYTES = 128 << 20
 
@@ -48,19 +50,42 @@ class LineReader:
         self.tail = b""
         self.done = False           # read to the end (``tail`` is the file's)
 
+    def _blocks(self) -> Iterator[bytes | mmap.mmap]:
+        """The file's text in blocks of ``segment_bytes``. A plain file's blocks are mapped, not
+        read: splitting a mapped block reads the page cache in place instead of copying it first
+        (a third of the reading thread's time), and each mapping is closed before the next."""
+        if (is_gzip(self.path) or self.path.stat().st_size == 0
+                or self.segment_bytes % mmap.ALLOCATIONGRANULARITY):   # a mapping starts at a page
+            with open_text_bytes(self.path) as fh:
+                while block := fh.read(self.segment_bytes):
+                    yield block
+            return
+        with self.path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            for offset in range(0, size, self.segment_bytes):
+                block = mmap.mmap(fh.fileno(), min(self.segment_bytes, size - offset), offset=offset,
+                                  access=mmap.ACCESS_READ)
+                try:
+                    yield block
+                finally:
+                    try:
+                        block.close()
+                    except BufferError:   # an error being raised still holds the block: unmapped when freed
+                        pass
+
     def _arrays(self) -> Iterator[pa.ChunkedArray]:
         """Each block's lines. The line cut by the previous block's end is joined to its rest
         apart (a small copy), so the block itself is split in place."""
         rest = b""
         try:
-            with open_text_bytes(self.path) as fh:
-                while block := fh.read(self.segment_bytes):
-                    first, cut = block.find(b"\n") + 1, block.rfind(b"\n") + 1
-                    if not cut:
-                        rest += block
-                        continue
-                    yield self._split(rest + block[:first], block, first, cut)
-                    rest = block[cut:]
+            for block in self._blocks():
+                first, cut = block.find(b"\n") + 1, block.rfind(b"\n") + 1
+                if not cut:
+                    rest += block[:]
+                    continue
+                lines = self._split(rest + block[:first], block, first, cut)
+                rest = block[cut:]
+                yield lines
         except (EOFError, OSError, zlib.error) as err:
             raise NotLines(f"cannot read the file ({err})") from err
         if rest:

@@ -7,6 +7,7 @@ import gzip
 import pytest
 
 from tests.tools.sources import openmetrics_world
+from tools.sources import metrics_lines
 from tools.sources.metrics_lines import LineReader, NotLines
 
 TEXT = ("# TYPE a gauge\n"
@@ -50,6 +51,27 @@ def test_gzip_gives_the_plain_lines(tmp_path):
         assert lines == data.decode().rstrip("\n").split("\n")
 
 
+def test_a_plain_file_is_mapped_a_block_at_a_time(tmp_path, monkeypatch):
+    plain = openmetrics_world.write(tmp_path / "world.om")
+    data = plain.read_bytes()
+    assert len(data) > 3 * 4096
+    mapped = []
+
+    def mapping(*args, **kwargs):
+        mapped.append(kwargs["offset"])
+        return real(*args, **kwargs)
+
+    real = metrics_lines.mmap.mmap
+    monkeypatch.setattr(metrics_lines.mmap, "mmap", mapping)
+    expected = data.decode().rstrip("\n").split("\n")
+    for segment_bytes in (4096, 8192, 4095):   # whole pages are mapped; 4095 bytes are read
+        mapped.clear()
+        lines = [line for s in LineReader(plain, segment_bytes) for line in s.lines.to_pylist()]
+        assert lines == expected
+        blocks = -(-len(data) // segment_bytes)
+        assert mapped == ([i * segment_bytes for i in range(blocks)] if segment_bytes % 4096 == 0 else [])
+
+
 def test_classic_text_is_not_openmetrics(tmp_path):
     path = tmp_path / "a.prom"
     path.write_text("a 1 1714523400000\n")
@@ -60,11 +82,13 @@ def test_classic_text_is_not_openmetrics(tmp_path):
 @pytest.mark.parametrize("data, reason", [
     (b"a 1\r\nb 2\n", "carriage return"),
     (b"a 1\nb\xff 2\n", "not UTF-8"),
+    (b"a 1\n" * 3000 + b"b 2\r\n", "carriage return"),   # in a later mapped block
+    (b"a 1\n" * 3000 + b"b\xff 2\n", "not UTF-8"),
 ])
 def test_not_plain_lines_are_refused(tmp_path, data, reason):
     path = tmp_path / "bad.om"
     path.write_bytes(data)
-    for segment_bytes in (3, 1 << 20):
+    for segment_bytes in (3, 4096, 1 << 20):
         with pytest.raises(NotLines, match=reason):
             read(path, segment_bytes)
 
