@@ -197,14 +197,22 @@ def _template_diff(old: dict, new: dict, base: dict) -> list[Change]:
 
 
 def _spec_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+    """A field's value against its previous hour's. Only the fields that ever hold two values
+    (NULL counting as one) are put in hour order: most never change (tier M: 2.4M spec hours of
+    one cluster, sorted whole in 1.0 s, against 0.35 s to find the few that change first)."""
     rows = ctx.db.execute(
         """
+        WITH spec AS (
+            SELECT hour, namespace, kind, name, field, value FROM workload_spec_hours
+            WHERE cluster = ? AND hour < ? AND field NOT IN ('hpa_current', 'hpa_desired')),
+        changing AS (
+            SELECT namespace, kind, name, field FROM spec GROUP BY ALL
+            HAVING min(value) <> max(value) OR count(value) BETWEEN 1 AND count(*) - 1)
         SELECT hour, namespace, kind, name, field, prev, value FROM (
             SELECT hour, namespace, kind, name, field, value,
                    lag(value) OVER (PARTITION BY namespace, kind, name, field ORDER BY hour) AS prev,
                    lag(hour) OVER (PARTITION BY namespace, kind, name, field ORDER BY hour) AS prev_hour
-            FROM workload_spec_hours
-            WHERE cluster = ? AND hour < ? AND field NOT IN ('hpa_current', 'hpa_desired')
+            FROM spec SEMI JOIN changing USING (namespace, kind, name, field)
         )
         WHERE hour >= ? AND prev_hour IS NOT NULL AND prev IS DISTINCT FROM value
         ORDER BY hour, namespace, kind, name, field
@@ -222,7 +230,11 @@ def _spec_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> li
 
 
 def _job_run_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
-    """Successive Job runs of one CronJob / Job group whose parallelism or completions differ."""
+    """Successive Job runs of one CronJob / Job group whose parallelism or completions differ.
+
+    The runs of a CronJob whose parallelism and completions never vary are left in SQL (tier M:
+    146k runs a cluster, about 1,300 CronJobs, none varying), unless its namespace also holds
+    Jobs without a CronJob: those join their group by owner edges, here."""
     # job_runs first; a Job's spec hours fill what kube_job_* left empty.
     rows = ctx.db.execute(
         """
@@ -232,13 +244,21 @@ def _job_run_changes(ctx: Context, cluster: str, window: Window, edges: dict) ->
                    max(TRY_CAST(value AS INTEGER)) FILTER (WHERE field = 'parallelism') AS par,
                    max(TRY_CAST(value AS INTEGER)) FILTER (WHERE field = 'completions') AS comp
             FROM workload_spec_hours WHERE cluster = ? AND kind = 'Job' GROUP BY ALL
+        ),
+        jobs AS (
+            SELECT coalesce(r.namespace, s.namespace) AS namespace, coalesce(r.job, s.job) AS job, r.cronjob,
+                   coalesce(r.created_at, r.start_time, s.first_hour) AS ts,
+                   coalesce(r.parallelism, s.par) AS par, coalesce(r.completions, s.comp) AS comp
+            FROM runs r FULL OUTER JOIN spec s ON r.namespace = s.namespace AND r.job = s.job
+            WHERE coalesce(r.created_at, r.start_time, s.first_hour) < ?
+        ),
+        steady AS (
+            SELECT namespace, cronjob FROM jobs
+            WHERE cronjob IS NOT NULL AND namespace NOT IN (SELECT namespace FROM jobs WHERE cronjob IS NULL)
+            GROUP BY ALL HAVING count(DISTINCT par) <= 1 AND count(DISTINCT comp) <= 1
         )
-        SELECT coalesce(r.namespace, s.namespace), coalesce(r.job, s.job), r.cronjob,
-               coalesce(r.created_at, r.start_time, s.first_hour) AS ts,
-               coalesce(r.parallelism, s.par), coalesce(r.completions, s.comp)
-        FROM runs r FULL OUTER JOIN spec s ON r.namespace = s.namespace AND r.job = s.job
-        WHERE coalesce(r.created_at, r.start_time, s.first_hour) < ?
-        ORDER BY ts, 2
+        SELECT namespace, job, cronjob, ts, par, comp FROM jobs ANTI JOIN steady USING (namespace, cronjob)
+        ORDER BY ts, job
         """,
         [cluster, cluster, window.end],
     ).fetchall()

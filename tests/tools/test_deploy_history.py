@@ -120,3 +120,42 @@ def test_namespace_filter_and_no_data(world):
     assert out.status == "no_data" and "payments" in out.reason and out.changes == []
     out = deploy_history(world, DeployHistoryInput(cluster="aks", window=WINDOW))
     assert out.status == "no_data" and "gke" in out.reason
+
+
+def test_spec_changes_across_gaps_nulls_and_back(ctx):
+    pod_hour(ctx, datetime(2026, 11, 27, 23), "shop", "api-1")
+    day = datetime(2026, 11, 22)
+    # 1 before the window, then 2 every hour inside it: the change is inside, its old value outside
+    spec_hours(ctx, "Deployment", "a", "replicas", ["1"], datetime(2026, 11, 19, 10))
+    spec_hours(ctx, "Deployment", "a", "replicas", ["2"] * 30, day)
+    # 5 throughout: never listed; 7 changed to 8 before the window only: not listed either
+    spec_hours(ctx, "Deployment", "b", "replicas", ["5"] * 200, datetime(2026, 11, 18))
+    spec_hours(ctx, "Deployment", "c", "replicas", ["7", "8"] + ["8"] * 40, datetime(2026, 11, 19))
+    # there and back inside the window, and a value going NULL and back
+    spec_hours(ctx, "Deployment", "d", "replicas", ["3", "4", "3"], day)
+    spec_hours(ctx, "CronJob", "e", "schedule", ["0 1 * * *", None, "0 1 * * *"], day)
+    spec_hours(ctx, "CronJob", "f", "schedule", [None, None], day)
+    out = deploy_history(ctx, DeployHistoryInput(cluster="gke", window=WINDOW, include_events=False))
+    assert table(out) == [
+        (day, "shop", "Deployment", "a", "replicas", "1", "2"),
+        (day + timedelta(hours=1), "shop", "CronJob", "e", "schedule", "0 1 * * *", None),
+        (day + timedelta(hours=1), "shop", "Deployment", "d", "replicas", "3", "4"),
+        (day + timedelta(hours=2), "shop", "CronJob", "e", "schedule", None, "0 1 * * *"),
+        (day + timedelta(hours=2), "shop", "Deployment", "d", "replicas", "4", "3"),
+    ]
+
+
+def test_a_steady_cronjob_against_a_job_known_only_from_its_spec_hours(ctx):
+    pod_hour(ctx, datetime(2026, 11, 27, 23), "shop", "api-1")
+    ctx.db.execute(
+        "INSERT INTO job_runs (cluster, namespace, job, cronjob, created_at, parallelism, completions) VALUES "
+        "('gke', 'batch', 'hourly-1', 'hourly', '2026-11-22 01:00', 2, 1),"
+        "('gke', 'batch', 'hourly-2', 'hourly', '2026-11-22 02:00', 2, 1),"
+        "('gke', 'quiet', 'daily-1', 'daily', '2026-11-22 01:00', 3, 1),"
+        "('gke', 'quiet', 'daily-2', 'daily', '2026-11-23 01:00', 3, 1)"
+    )
+    # hourly-3 has no run row: its spec hours and owner edge put it in the CronJob's group
+    spec_hours(ctx, "Job", "hourly-3", "parallelism", ["5"], datetime(2026, 11, 22, 3), namespace="batch")
+    ctx.db.execute("INSERT INTO owner_edges VALUES ('gke', 'batch', 'Job', 'hourly-3', 'CronJob', 'hourly')")
+    out = deploy_history(ctx, DeployHistoryInput(cluster="gke", window=WINDOW, include_events=False))
+    assert table(out) == [(datetime(2026, 11, 22, 3), "batch", "CronJob", "hourly", "parallelism", "2", "5")]
