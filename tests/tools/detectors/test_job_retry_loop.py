@@ -56,3 +56,21 @@ def test_cronjob_runs_failing_every_time_are_one_finding_on_the_cronjob(ctx):
                backoff_limit=2)
     (f,), _ = run(ctx, "job_retry_loop")
     assert (f.object.kind, f.object.name, f.evidence.figures["failed"]) == ("CronJob", "sync", 9)
+
+
+def test_the_failure_threshold_and_one_success_among_a_cronjobs_runs(ctx):
+    from tools.detectors.thresholds import DetectorSettings
+
+    least = DetectorSettings().job_min_failures
+    node(ctx, "n1", "general")
+    for cronjob, fails, successes in (("at-threshold", [least - 1, 1], [0, 0]),
+                                      ("below", [least - 2, 1], [0, 0]),
+                                      ("once-ok", [least, 1], [0, 1])):
+        alloc(ctx, namespace="data", kind="CronJob", workload=cronjob, cpu_cost=0.05, cpu_hours=1.0, pod_hours=1.0)
+        for i, (failed, succeeded) in enumerate(zip(fails, successes)):
+            t = START + timedelta(days=i + 1)
+            insert(ctx, "job_runs", cluster="c1", namespace="data", job=f"{cronjob}-{i}", cronjob=cronjob,
+                   created_at=t, start_time=t, completion_time=t + timedelta(minutes=5), succeeded=succeeded,
+                   failed=failed, active=0, backoff_limit=2)
+    findings, _ = run(ctx, "job_retry_loop")
+    assert [(f.object.name, f.evidence.figures["failed"]) for f in findings] == [("at-threshold", least)]
