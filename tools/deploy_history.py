@@ -113,13 +113,15 @@ def _controllers(ctx: Context, cluster: str) -> dict[tuple[str, str, str], tuple
         [cluster],
     ).fetchall()
     edges = {(ns, k, n): (ok, on) for ns, k, n, ok, on in rows}
-    # Jobs without a CronJob belong to whatever workload their pods were grouped into.
+    # Jobs without a controller edge belong to whatever workload their pods were grouped into
+    # (found in SQL: at tier M every one of a cluster's 146k Jobs has its CronJob edge)
     for ns, job, wk, wn in ctx.db.execute(
-        "SELECT DISTINCT namespace, owner_name, workload_kind, workload_name FROM pods "
-        "WHERE cluster = ? AND owner_kind = 'Job'", [cluster]
+        """SELECT DISTINCT namespace, owner_name, workload_kind, workload_name FROM pods p
+           WHERE cluster = ? AND owner_kind = 'Job' AND (workload_kind, workload_name) <> ('Job', owner_name)
+             AND NOT EXISTS (SELECT 1 FROM owner_edges e WHERE e.cluster = p.cluster AND e.namespace = p.namespace
+                             AND e.kind = 'Job' AND e.name = p.owner_name)""", [cluster]
     ).fetchall():
-        if (ns, "Job", job) not in edges and (wk, wn) != ("Job", job):
-            edges[(ns, "Job", job)] = (wk, wn)
+        edges.setdefault((ns, "Job", job), (wk, wn))
     return edges
 
 

@@ -159,3 +159,16 @@ def test_a_steady_cronjob_against_a_job_known_only_from_its_spec_hours(ctx):
     ctx.db.execute("INSERT INTO owner_edges VALUES ('gke', 'batch', 'Job', 'hourly-3', 'CronJob', 'hourly')")
     out = deploy_history(ctx, DeployHistoryInput(cluster="gke", window=WINDOW, include_events=False))
     assert table(out) == [(datetime(2026, 11, 22, 3), "batch", "CronJob", "hourly", "parallelism", "2", "5")]
+
+
+def test_a_job_without_an_owner_edge_belongs_to_the_workload_of_its_pods(ctx):
+    pod_hour(ctx, datetime(2026, 11, 27, 23), "shop", "api-1")
+    for pod, job, workload in (("eval-7f3a-x", "eval-7f3a", "eval-harness"), ("sync-1-x", "sync-1", "sync-1")):
+        ctx.db.execute("INSERT INTO pods (cluster, namespace, pod, owner_kind, owner_name, workload_kind, "
+                       "workload_name) VALUES ('gke', 'ai', ?, 'Job', ?, 'Job', ?)", [pod, job, workload])
+        spec_hours(ctx, "Job", job, "parallelism", ["2", "4"], datetime(2026, 11, 22), namespace="ai")
+    # sync-1's edge names its CronJob, whatever its pods were grouped into
+    ctx.db.execute("INSERT INTO owner_edges VALUES ('gke', 'ai', 'Job', 'sync-1', 'CronJob', 'sync')")
+    out = deploy_history(ctx, DeployHistoryInput(cluster="gke", window=WINDOW, include_events=False))
+    assert [(c.name, c.workload_kind, c.workload_name) for c in out.changes if c.field == "parallelism"] == [
+        ("eval-7f3a", "Job", "eval-harness"), ("sync-1", "CronJob", "sync")]
