@@ -53,9 +53,9 @@ class LineReader:
     def _blocks(self) -> Iterator[bytes | mmap.mmap]:
         """The file's text in blocks of ``segment_bytes``. A plain file's blocks are mapped, not
         read: splitting a mapped block reads the page cache in place instead of copying it first
-        (a third of the reading thread's time), and each mapping is closed before the next."""
-        if (is_gzip(self.path) or self.path.stat().st_size == 0
-                or self.segment_bytes % mmap.ALLOCATIONGRANULARITY):   # a mapping starts at a page
+        (a third of the reading thread's time), and each mapping is closed before the next (an
+        empty file maps none)."""
+        if is_gzip(self.path) or self.segment_bytes % mmap.ALLOCATIONGRANULARITY:   # a mapping starts at a page
             with open_text_bytes(self.path) as fh:
                 while block := fh.read(self.segment_bytes):
                     yield block
