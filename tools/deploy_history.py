@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.context import Context
+from tools.owner_chains import OwnerChains
 from tools.windows import Window, data_range, parse_window
 
 SCALING_EVENT_REASONS = (
@@ -106,36 +107,7 @@ class DeployHistoryOutput(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict, description="Number of changes per source.")
 
 
-def _controllers(ctx: Context, cluster: str) -> dict[tuple[str, str, str], tuple[str, str]]:
-    """(namespace, kind, name) -> direct controller, for everything but Pods."""
-    rows = ctx.db.execute(
-        "SELECT namespace, kind, name, owner_kind, owner_name FROM owner_edges WHERE cluster = ? AND kind <> 'Pod'",
-        [cluster],
-    ).fetchall()
-    edges = {(ns, k, n): (ok, on) for ns, k, n, ok, on in rows}
-    # Jobs without a controller edge belong to whatever workload their pods were grouped into
-    # (found in SQL: at tier M every one of a cluster's 146k Jobs has its CronJob edge)
-    for ns, job, wk, wn in ctx.db.execute(
-        """SELECT DISTINCT namespace, owner_name, workload_kind, workload_name FROM pods p
-           WHERE cluster = ? AND owner_kind = 'Job' AND (workload_kind, workload_name) <> ('Job', owner_name)
-             AND NOT EXISTS (SELECT 1 FROM owner_edges e WHERE e.cluster = p.cluster AND e.namespace = p.namespace
-                             AND e.kind = 'Job' AND e.name = p.owner_name)""", [cluster]
-    ).fetchall():
-        edges.setdefault((ns, "Job", job), (wk, wn))
-    return edges
-
-
-def top_controller(edges: dict, namespace: str, kind: str, name: str) -> tuple[str, str]:
-    """Follow controller edges up to the top (at most 4 hops)."""
-    for _ in range(4):
-        up = edges.get((namespace, kind, name))
-        if up is None:
-            break
-        kind, name = up
-    return kind, name
-
-
-def _replicaset_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+def _replicaset_changes(ctx: Context, cluster: str, window: Window, chains: OwnerChains) -> list[Change]:
     rows = ctx.db.execute(
         "SELECT namespace, name, created_at, owner_kind, owner_name, "
         "annotations['deployment.kubernetes.io/revision'] AS rev, raw::VARCHAR "
@@ -149,10 +121,11 @@ def _replicaset_changes(ctx: Context, cluster: str, window: Window, edges: dict)
         except ValueError:
             revision = None
         by_owner.setdefault((ns, okind or "ReplicaSet", oname or name), []).append((revision, created, name, json.loads(raw)))
+    chains.load(key for key in by_owner if key[1] != "ReplicaSet")
     changes: list[Change] = []
     for (ns, okind, oname), revs in by_owner.items():
         revs.sort(key=lambda r: (r[0] if r[0] is not None else -1, r[1] or datetime.min))
-        wk, wn = top_controller(edges, ns, okind, oname) if okind != "ReplicaSet" else ("ReplicaSet", oname)
+        wk, wn = chains.top(ns, okind, oname) if okind != "ReplicaSet" else ("ReplicaSet", oname)
         for prev, cur in zip([None] + revs[:-1], revs):
             revision, created, name, obj = cur
             if created is None or not window.contains(created):
@@ -198,7 +171,7 @@ def _template_diff(old: dict, new: dict, base: dict) -> list[Change]:
     return out
 
 
-def _spec_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+def _spec_changes(ctx: Context, cluster: str, window: Window, chains: OwnerChains) -> list[Change]:
     """A field's value against its previous hour's. Only the fields that ever hold two values
     (NULL counting as one) are put in hour order: most never change (tier M: 2.4M spec hours of
     one cluster, sorted whole in 1.0 s, against 0.35 s to find the few that change first)."""
@@ -221,17 +194,17 @@ def _spec_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> li
         """,
         [cluster, window.end, window.start],
     ).fetchall()
+    chains.load((ns, kind, name) for _, ns, kind, name, *_ in rows)
     return [
         Change(timestamp=hour, cluster=cluster, namespace=ns, kind=kind, name=name,
-               workload_kind=top_controller(edges, ns, kind, name)[0],
-               workload_name=top_controller(edges, ns, kind, name)[1],
+               workload_kind=(top := chains.top(ns, kind, name))[0], workload_name=top[1],
                field=field, from_value=prev, to_value=value, source="spec_hours",
                drivers=FIELD_DRIVERS.get(field, ["pod_hours"]))
         for hour, ns, kind, name, field, prev, value in rows
     ]
 
 
-def _job_run_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+def _job_run_changes(ctx: Context, cluster: str, window: Window, chains: OwnerChains) -> list[Change]:
     """Successive Job runs of one CronJob / Job group whose parallelism or completions differ.
 
     The runs of a CronJob whose parallelism and completions never vary are left in SQL (tier M:
@@ -264,12 +237,13 @@ def _job_run_changes(ctx: Context, cluster: str, window: Window, edges: dict) ->
         """,
         [cluster, cluster, window.end],
     ).fetchall()
+    chains.load((ns, "Job", job) for ns, job, cronjob, *_ in rows if not cronjob)
     last: dict[tuple[str, str, str], tuple] = {}
     changes: list[Change] = []
     for ns, job, cronjob, ts, par, comp in rows:
         if ts is None:
             continue
-        wk, wn = ("CronJob", cronjob) if cronjob else top_controller(edges, ns, "Job", job)
+        wk, wn = ("CronJob", cronjob) if cronjob else chains.top(ns, "Job", job)
         group = (ns, wk, wn)
         prev = last.get(group)
         last[group] = (par, comp)
@@ -312,7 +286,7 @@ def _lifecycle_changes(ctx: Context, cluster: str, window: Window) -> list[Chang
     return out
 
 
-def _event_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> list[Change]:
+def _event_changes(ctx: Context, cluster: str, window: Window, chains: OwnerChains) -> list[Change]:
     placeholders = ", ".join("?" for _ in SCALING_EVENT_REASONS)
     rows = ctx.db.execute(
         f"SELECT coalesce(last_ts, first_ts), namespace, involved_kind, involved_name, reason, message, count "
@@ -320,9 +294,10 @@ def _event_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> l
         f"AND coalesce(last_ts, first_ts) >= ? AND coalesce(last_ts, first_ts) < ? ORDER BY 1, name",
         [cluster, *SCALING_EVENT_REASONS, window.start, window.end],
     ).fetchall()
+    chains.load((ns, kind or "", name or "") for _, ns, kind, name, *_ in rows)
     out = []
     for ts, ns, kind, name, reason, message, count in rows:
-        wk, wn = top_controller(edges, ns, kind or "", name or "")
+        wk, wn = chains.top(ns, kind or "", name or "")
         out.append(Change(timestamp=ts, cluster=cluster, namespace=ns, kind=kind or "", name=name or "",
                           workload_kind=wk, workload_name=wn, field=f"event:{reason}",
                           to_value=(message or "") + (f" (x{count})" if count and count > 1 else ""),
@@ -332,13 +307,13 @@ def _event_changes(ctx: Context, cluster: str, window: Window, edges: dict) -> l
 
 def collect_changes(ctx: Context, cluster: str, window: Window, *, include_events: bool = True) -> list[Change]:
     """Every change in ``window`` for ``cluster``, oldest first (the pure core of the tool)."""
-    edges = _controllers(ctx, cluster)
+    chains = OwnerChains(ctx, cluster)
     changes = (
-        _replicaset_changes(ctx, cluster, window, edges)
-        + _spec_changes(ctx, cluster, window, edges)
-        + _job_run_changes(ctx, cluster, window, edges)
+        _replicaset_changes(ctx, cluster, window, chains)
+        + _spec_changes(ctx, cluster, window, chains)
+        + _job_run_changes(ctx, cluster, window, chains)
         + _lifecycle_changes(ctx, cluster, window)
-        + (_event_changes(ctx, cluster, window, edges) if include_events else [])
+        + (_event_changes(ctx, cluster, window, chains) if include_events else [])
     )
     changes.sort(key=lambda c: (c.timestamp, c.namespace, c.kind, c.name, c.field))
     return changes
