@@ -2,8 +2,8 @@
 
 A change names its object (a ReplicaSet, a Job, a spec field's Deployment) and the workload it
 belongs to: the top of the object's owner chain (DESIGN rule 8). A cluster holds every Job's
-edge (tier M: 147k a cluster), but a window's changes name a few hundred objects, so the edges
-are fetched a hop at a time for those objects and their owners only.
+edge (tier M: 147k a cluster), but a week's changes name about 2,000 objects, so the edges are
+fetched a hop at a time for those objects and their owners only.
 """
 
 from __future__ import annotations
