@@ -34,7 +34,7 @@ MetricType = Literal["gauge", "counter", "info"]
 class Metric:
     name: str
     type: MetricType
-    labels: tuple[str, ...]          # labels the builder reads (others are kept but unused)
+    labels: tuple[str, ...]          # labels the builder reads (others unused; see history.COLUMN_ONLY)
     source: str                      # exporter: kube-state-metrics, cadvisor, kubelet, dcgm, loki
     feeds: str                       # the table it fills
     selector: str = ""               # PromQL label matchers applied when querying Prometheus

@@ -21,7 +21,7 @@ from tests.tools.sources import openmetrics_world
 from tools.context import Context
 from tools.errors import InputError
 from tools.settings import Settings
-from tools.sources import metrics_file, metrics_lines, metrics_scan
+from tools.sources import history, metrics_file, metrics_lines, metrics_scan
 from tools.sources.after_ingest import allocation_deferred
 from tools.sources.metrics_columnar import read_hourly
 from tools.sources.metrics_file import ingest_metrics_file
@@ -61,8 +61,11 @@ def ingest(folder: Path, name: str, files: list[tuple[Path, str | None]], fast: 
 
 
 def assert_same_history(tmp_path: Path, files: list[tuple[Path, str | None]]) -> dict[str, int]:
-    fast = ingest(tmp_path, "fast", files, fast=True)
-    slow = ingest(tmp_path, "slow", files, fast=False)
+    return assert_same_tables(ingest(tmp_path, "fast", files, fast=True), ingest(tmp_path, "slow", files, fast=False))
+
+
+def assert_same_tables(fast: Path, slow: Path) -> dict[str, int]:
+    """Every history table of the two warehouses holds the same rows; returns the row counts."""
     con = duckdb.connect(str(fast))
     con.execute(f"ATTACH '{slow}' AS slow")
     sizes = {}
@@ -107,6 +110,19 @@ def test_demo_world_metrics_same_tables(tmp_path, demo_build, fast_reads):
     sizes = assert_same_history(tmp_path, files)
     assert sizes["pod_hours"] > 1000
     assert all(not isinstance(r, str) for r in fast_reads), fast_reads
+
+
+def test_column_only_metrics_need_no_label_map(tmp_path, demo_build, monkeypatch):
+    """The series of a COLUMN_ONLY metric get no label map: no query reads a label of theirs
+    beyond the columns, so building every map gives the same tables (the worlds hold such
+    labels: ``interface``, ``unit``, ``owner_is_controller``)."""
+    files = [(openmetrics_world.write(tmp_path / "world.om"), None),
+             *((path, path.stem) for path in sorted((demo_build / "world" / "metrics").glob("*.om")))]
+    assert "kube_pod_info" in history.COLUMN_ONLY and "kube_node_info" not in history.COLUMN_ONLY
+    lean = ingest(tmp_path, "lean", files, fast=True)
+    monkeypatch.setattr(history, "COLUMN_ONLY", ())
+    sizes = assert_same_tables(lean, ingest(tmp_path, "full", files, fast=True))
+    assert sizes["pod_hours"] > 1000 and sizes["nodes"] > 0
 
 
 GOOD = """# HELP kube_node_info Node info.
