@@ -64,8 +64,9 @@ SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "label_keys", "label_valu
 CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
                 "no_network_metric", "no_log_metric", "pod_on_unknown_node")
 _POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
-# metrics whose every label the build reads is a column of ``_hser``: their series keep no label map
-COLUMN_ONLY = tuple(m.name for m in CATALOGUE if set(m.labels) <= {"cluster", *SERIES_COLUMNS})
+_HELD = ("cluster", *SERIES_COLUMNS)   # label keys no ``_hser.labels`` map keeps (columns, or the cluster)
+# metrics whose every label the build reads is held: their series keep no label map
+COLUMN_ONLY = tuple(m.name for m in CATALOGUE if set(m.labels) <= set(_HELD))
 
 
 def build_history(
@@ -167,7 +168,7 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
                   "FROM _h_series")
         hours = "_h_numbered"
     columns = ", ".join(f"label_values[list_position(label_keys, '{key}')] AS {key}" for key in SERIES_COLUMNS)
-    held = literal_list(("cluster", *SERIES_COLUMNS))
+    held = literal_list(_HELD)
     rest = ("map_from_entries(list_filter(list_transform(list_zip(label_keys, label_values), "
             "lambda kv: struct_pack(key := kv[1], value := kv[2])), "
             f"lambda e: NOT list_contains({held}, e.key) AND NOT (ends_with(metric, '_labels') "
