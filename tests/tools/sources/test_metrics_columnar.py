@@ -353,6 +353,8 @@ NODE = 'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"}'
     'kube_node_info{cluster="c",node="n1",provider_id"x"}',                   # no equals sign
     'kube_node_info{cluster="c",node="n1",provider_id="}',                    # value not closed
     'kube_node_info{cluster="c",node="n1",provider_id="x"',                   # no closing brace
+    'kube_node_info{cluster="c",node="n 1",provider_id="x"',                  # no closing brace, a blank inside
+    NODE + '1',                                                               # no blank after the brace
 ])
 def test_label_text_variants_agree_with_the_parser(tmp_path, variant):
     path = tmp_path / "variant.om"
