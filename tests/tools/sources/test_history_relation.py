@@ -4,7 +4,7 @@ a relation covers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -196,6 +196,19 @@ def test_split_relation_gives_the_tables_of_the_single_one(ctx):
     for table in HISTORY_TABLES:
         assert table_rows(ctx, table) == single[table], table
     assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
+
+
+def test_another_clusters_hours_do_not_widen_the_hours_replaced(ctx):
+    """The hours replaced are this cluster's first to last, not those of every series in the
+    relation: another cluster's series two hours earlier leave this cluster's row of that hour."""
+    split(ctx, relation_rows())
+    early = H0 - timedelta(hours=2)
+    ctx.db.execute("INSERT INTO split_hours VALUES (2, ?, 1, 1, 1, 1, 1)", [early])
+    ctx.db.execute("""INSERT INTO pod_hours (cluster, hour, namespace, pod, node, workload_kind, workload_name,
+                                             fraction, cpu_request, memory_request, gpu_request)
+                      VALUES ('c2', ?, 'data', 'db-0', 'n1', 'StatefulSet', 'db', 1, 1, 0, 0)""", [early])
+    build_history(ctx, "c2", "split_hours", series_relation="split_series")
+    assert q(ctx, "SELECT hour FROM pod_hours WHERE cluster = 'c2' ORDER BY 1") == [(early,), (H0,), (H1,)]
 
 
 def test_split_relation_missing_a_column_is_named(ctx):
