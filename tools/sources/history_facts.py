@@ -236,7 +236,7 @@ def _workload_spec_hours(con: duckdb.DuckDBPyConnection, c: str) -> None:
             SELECT hour, namespace, 'StatefulSet', labels['statefulset'], 'replicas', ksm_num(last)
             FROM _h WHERE metric = 'kube_statefulset_replicas'
             UNION ALL
-            SELECT hour, namespace, 'Job', labels['job_name'],
+            SELECT hour, namespace, 'Job', job_name,
                    CASE metric WHEN 'kube_job_spec_parallelism' THEN 'parallelism' ELSE 'completions' END,
                    ksm_num(last)
             FROM _h WHERE metric IN ('kube_job_spec_parallelism', 'kube_job_spec_completions')

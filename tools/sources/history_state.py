@@ -101,7 +101,7 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
                    CASE metric WHEN 'kube_pod_owner' THEN 'Pod' WHEN 'kube_replicaset_owner' THEN 'ReplicaSet'
                                ELSE 'Job' END AS kind,
                    CASE metric WHEN 'kube_pod_owner' THEN pod
-                               WHEN 'kube_replicaset_owner' THEN labels['replicaset'] ELSE labels['job_name'] END AS name,
+                               WHEN 'kube_replicaset_owner' THEN labels['replicaset'] ELSE job_name END AS name,
                    owner_kind, owner_name, hour
             FROM _h WHERE metric IN ('kube_pod_owner', 'kube_replicaset_owner', 'kube_job_owner')
               AND coalesce(owner_kind, '') NOT IN ('', '<none>')
@@ -138,7 +138,7 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
         WHERE i.namespace IS NOT NULL AND i.pod IS NOT NULL""", [c, c, c])
     _stage(con, "_hs_job_labels", """
         SELECT ?::VARCHAR AS cluster, namespace, job, any_value(labels) AS labels FROM (
-            SELECT namespace, labels['job_name'] AS job, object_labels AS labels
+            SELECT namespace, job_name AS job, object_labels AS labels
             FROM _h WHERE metric = 'kube_job_labels'
             UNION ALL
             SELECT namespace, name, labels FROM k8s_objects WHERE cluster = ? AND kind = 'Job')
@@ -267,7 +267,7 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
     rows["hpas"] = merge_rows(con, "hpas", "_hs_hpas", ("cluster", "namespace", "hpa"))
 
     _stage(con, "_hs_jobs", """
-        SELECT ?::VARCHAR AS cluster, namespace, labels['job_name'] AS job,
+        SELECT ?::VARCHAR AS cluster, namespace, job_name AS job,
                arg_max(owner_name, hour) FILTER (metric = 'kube_job_owner'
                    AND owner_kind = 'CronJob') AS cronjob,
                to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_job_created'))::TIMESTAMP AS created_at,
@@ -284,7 +284,7 @@ def _storage_and_controllers(con: duckdb.DuckDBPyConnection, c: str) -> dict[str
                                  'kube_job_status_completion_time', 'kube_job_status_succeeded',
                                  'kube_job_status_failed', 'kube_job_status_active', 'kube_job_spec_parallelism',
                                  'kube_job_spec_completions')
-          AND namespace IS NOT NULL AND labels['job_name'] IS NOT NULL
+          AND namespace IS NOT NULL AND job_name IS NOT NULL
         GROUP BY 2, 3""", [c])
     rows["job_runs"] = merge_rows(con, "job_runs", "_hs_jobs", ("cluster", "namespace", "job"))
     return rows

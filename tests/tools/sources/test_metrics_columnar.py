@@ -118,7 +118,7 @@ def test_column_only_metrics_need_no_label_map(tmp_path, demo_build, monkeypatch
     labels: ``interface``, ``unit``, ``owner_is_controller``)."""
     files = [(openmetrics_world.write(tmp_path / "world.om"), None),
              *((path, path.stem) for path in sorted((demo_build / "world" / "metrics").glob("*.om")))]
-    assert "kube_pod_info" in history.COLUMN_ONLY and "kube_node_info" not in history.COLUMN_ONLY
+    assert {"kube_pod_info", "kube_job_owner"} <= set(history.COLUMN_ONLY) and "kube_node_info" not in history.COLUMN_ONLY
     lean = ingest(tmp_path, "lean", files, fast=True)
     monkeypatch.setattr(history, "COLUMN_ONLY", ())
     sizes = assert_same_tables(lean, ingest(tmp_path, "full", files, fast=True))
