@@ -118,28 +118,34 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
                    arg_max(nullif(created_by_name, ''), hour) AS created_by_name,
                    min(hour) AS first_seen, max(hour) AS last_seen
             FROM _h WHERE metric = 'kube_pod_info' GROUP BY 1, 2),
+        -- a labels series' labels are its own: the pod's latest series, its last hour found per
+        -- series, so the label maps are read once a series, not once an hour
+        labelled AS (
+            SELECT s.namespace, s.pod, arg_max(s.object_labels, h.last_hour) AS labels
+            FROM (SELECT series, max(hour) AS last_hour FROM _h WHERE metric = 'kube_pod_labels' GROUP BY 1) h
+            JOIN _hser s USING (series) GROUP BY 1, 2),
         extra AS (
             SELECT namespace, pod,
-                   arg_max(object_labels, hour) FILTER (metric = 'kube_pod_labels') AS labels,
                    to_timestamp(arg_max(last, hour) FILTER (metric = 'kube_pod_created'))::TIMESTAMP AS created_at,
                    -- the phase at the end of the latest hour (two phases can both be seen in it)
                    arg_max(phase, (hour, last, phase))
                        FILTER (metric = 'kube_pod_status_phase' AND max > 0) AS phase
-            FROM _h WHERE metric IN ('kube_pod_labels', 'kube_pod_created', 'kube_pod_status_phase') GROUP BY 1, 2)
+            FROM _h WHERE metric IN ('kube_pod_created', 'kube_pod_status_phase') GROUP BY 1, 2)
         SELECT ?::VARCHAR AS cluster, i.namespace, i.pod, i.uid, i.node,
                coalesce(e.owner_kind, nullif(i.created_by_kind, '<none>'), p.owner_kind) AS owner_kind,
                coalesce(e.owner_name, nullif(i.created_by_name, '<none>'), p.owner_name) AS owner_name,
-               map_concat(coalesce(x.labels, MAP {}), coalesce(p.labels, MAP {})) AS labels,
+               map_concat(coalesce(l.labels, MAP {}), coalesce(p.labels, MAP {})) AS labels,
                x.created_at, i.first_seen, i.last_seen, x.phase
         FROM info i
+        LEFT JOIN labelled l USING (namespace, pod)
         LEFT JOIN extra x USING (namespace, pod)
         LEFT JOIN owner_edges e ON e.cluster = ? AND e.namespace = i.namespace AND e.kind = 'Pod' AND e.name = i.pod
         LEFT JOIN pods p ON p.cluster = ? AND p.namespace = i.namespace AND p.pod = i.pod
         WHERE i.namespace IS NOT NULL AND i.pod IS NOT NULL""", [c, c, c])
     _stage(con, "_hs_job_labels", """
         SELECT ?::VARCHAR AS cluster, namespace, job, any_value(labels) AS labels FROM (
-            SELECT namespace, job_name AS job, object_labels AS labels
-            FROM _h WHERE metric = 'kube_job_labels'
+            SELECT namespace, job_name AS job, object_labels AS labels   -- a series has hours, or no row
+            FROM _hser WHERE metric = 'kube_job_labels'
             UNION ALL
             SELECT namespace, name, labels FROM k8s_objects WHERE cluster = ? AND kind = 'Job')
         GROUP BY namespace, job""", [c, c])
