@@ -151,9 +151,9 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
     position, and only what no column holds becomes a map. ``_hser.labels`` keeps not the keys
     of ``SERIES_COLUMNS`` nor ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key
     (``object_labels`` has them). The series of a :data:`COLUMN_ONLY` metric (the pods',
-    containers' and Jobs', most of a file) get an empty map without building one: what their maps would
-    hold (``unit``, ``interface``, ``owner_is_controller``) is read by no query, and building a map
-    per series took 2.3 s of ``_hser``'s 5.4-6.6 s on a tier-M file (5.49M series)."""
+    containers' and Jobs', most of a file) get an empty map without building one: what their maps
+    would hold (``unit``, ``interface``, ``owner_is_controller``) is read by no query, and building
+    a map per series took 2.3 s of ``_hser``'s 5.4-6.6 s on a tier-M file (5.49M series)."""
     where = f"WHERE cluster = {literal(cluster)}"
     if series_relation:
         # the relation says which series have hours: no join of the series (and their label

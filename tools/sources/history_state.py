@@ -144,7 +144,7 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
         WHERE i.namespace IS NOT NULL AND i.pod IS NOT NULL""", [c, c, c])
     _stage(con, "_hs_job_labels", """
         SELECT ?::VARCHAR AS cluster, namespace, job, any_value(labels) AS labels FROM (
-            SELECT namespace, job_name AS job, object_labels AS labels   -- a series has hours, or no row
+            SELECT namespace, job_name AS job, object_labels AS labels   -- each series with hours, once
             FROM _hser WHERE metric = 'kube_job_labels'
             UNION ALL
             SELECT namespace, name, labels FROM k8s_objects WHERE cluster = ? AND kind = 'Job')
