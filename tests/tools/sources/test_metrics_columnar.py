@@ -64,17 +64,17 @@ def assert_same_history(tmp_path: Path, files: list[tuple[Path, str | None]]) ->
     return assert_same_tables(ingest(tmp_path, "fast", files, fast=True), ingest(tmp_path, "slow", files, fast=False))
 
 
-def assert_same_tables(fast: Path, slow: Path) -> dict[str, int]:
+def assert_same_tables(one: Path, other: Path) -> dict[str, int]:
     """Every history table of the two warehouses holds the same rows; returns the row counts."""
-    con = duckdb.connect(str(fast))
-    con.execute(f"ATTACH '{slow}' AS slow")
+    con = duckdb.connect(str(one))
+    con.execute(f"ATTACH '{other}' AS other")
     sizes = {}
     for table in HISTORY_TABLES:
         cols = "* EXCLUDE (recorded_at)" if table == "data_caveats" else "*"
-        for a, b in ((table, f"slow.{table}"), (f"slow.{table}", table)):
+        for a, b, name in ((table, f"other.{table}", one.stem), (f"other.{table}", table, other.stem)):
             extra = con.execute(f"SELECT * FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}) LIMIT 3"
                                 ).fetchall()
-            assert not extra, f"{table}: rows of {a} not in {b}: {extra}"
+            assert not extra, f"{table}: rows only in the {name} warehouse: {extra}"
         sizes[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     con.close()
     return sizes
