@@ -431,9 +431,9 @@ def test_small_segments_give_the_same_tables(tmp_path, monkeypatch, fast_reads, 
 def test_a_bad_line_stops_the_read_at_its_segment(tmp_path, monkeypatch, fast_reads):
     monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 300)
     seen = []
-    real = metrics_scan._scan_segment
-    monkeypatch.setattr(metrics_scan, "_scan_segment", lambda con, segment, *a: (seen.append(segment.first),
-                                                                                    real(con, segment, *a)))
+    real = metrics_scan._parse_segment
+    monkeypatch.setattr(metrics_scan, "_parse_segment", lambda segment, *a: (seen.append(segment.first),
+                                                                               real(segment, *a))[1])
     path = tmp_path / "bad.om"
     text = openmetrics_world.write(tmp_path / "world.om").read_text()
     path.write_text(text.replace(" 1 ", " one ", 1))
