@@ -239,7 +239,11 @@ def test_outside_the_subset_the_parser_reads_it(tmp_path, fast_reads, name, text
      "Invalid metric grouping"),
     ("timestamps backwards", good().replace("7.5 1714527000", "7.5 1714520000").encode(), "backwards"),
 ])
-def test_refused_files_fall_back_and_the_parser_words_the_error(tmp_path, fast_reads, name, data, message):
+@pytest.mark.parametrize("segment_bytes", [64, 128 * 2**20])
+def test_refused_files_fall_back_and_the_parser_words_the_error(tmp_path, monkeypatch, fast_reads, name, data,
+                                                                 message, segment_bytes):
+    # with 64-byte segments the refusal comes while an earlier segment is still being written
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", segment_bytes)
     path = tmp_path / "bad.om"
     path.write_bytes(data)
     ctx = Context.open(tmp_path / "w.duckdb", Settings())
