@@ -30,7 +30,7 @@ def _container_stats(scope: Scope) -> list[dict]:
     return scope.rows(
         f"""
         SELECT c.cluster, c.namespace, p.workload_kind, p.workload_name, c.container,
-               count(*) AS container_hours, count(DISTINCT c.hour) AS hours,
+               count(*) AS container_hours, {scope.distinct_hours('c')} AS hours,
                count(c.cpu_usage) AS cpu_samples, count(c.memory_usage) AS mem_samples,
                min(c.hour) FILTER (WHERE c.cpu_usage IS NOT NULL) AS cpu_first,
                max(c.hour) FILTER (WHERE c.cpu_usage IS NOT NULL) AS cpu_last,

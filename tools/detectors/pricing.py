@@ -44,7 +44,7 @@ def workload_prices(scope: Scope) -> dict[WorkloadKey, WorkloadPrice]:
     rows = scope.rows(
         f"""
         SELECT cluster, namespace, workload_kind, workload_name,
-               sum(cost) AS cost, count(DISTINCT hour) AS hours_present,
+               sum(cost) AS cost, {scope.distinct_hours()} AS hours_present,
                sum(cpu_cost) AS cpu_cost, sum(cpu_charged_hours) AS cpu_h,
                sum(memory_cost) AS mem_cost, sum(memory_charged_gib_hours) AS mem_h,
                sum(gpu_cost) AS gpu_cost, sum(gpu_hours) AS gpu_h, sum(pod_hours) AS pod_h

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable
 
 from tools.context import Context
 from tools.detectors.finding import Evidence, Finding, Skipped
 from tools.detectors.thresholds import DetectorSettings
-from tools.windows import Window
+from tools.windows import HOUR, Window
+
+EPOCH = datetime(1970, 1, 1)
+BITMAP_HOURS = 24 * 366   # longer windows count distinct hours with a hash set (a bit per hour and group)
 
 
 @dataclass
@@ -37,6 +41,17 @@ class Scope:
         p = f"{alias}." if alias else ""
         return (f"{p}{time_col} >= ? AND {p}{time_col} < ? "
                 f"AND (CAST(? AS VARCHAR) IS NULL OR {p}cluster = ?)")
+
+    def distinct_hours(self, alias: str = "", time_col: str = "hour") -> str:
+        """An aggregate counting a group's distinct hours inside the window (rows filtered by
+        :meth:`where`): a bitmap of the window's hours, where ``count(DISTINCT hour)`` builds a
+        hash set per group (tier M's 2.7M allocation rows per workload: 0.10 s against 0.39 s)."""
+        p = f"{alias}." if alias else ""
+        first = (self.window.start - EPOCH) // HOUR
+        last = -((EPOCH - self.window.end) // HOUR) - 1     # the hour holding the window's last instant
+        if last - first >= BITMAP_HOURS:
+            return f"count(DISTINCT {p}{time_col})"
+        return f"bit_count(bitstring_agg(epoch({p}{time_col})::BIGINT // 3600, {first}, {last}))"
 
     def cluster_only(self, alias: str = "") -> tuple[str, list[Any]]:
         """Cluster predicate alone (for snapshot tables without hours)."""
