@@ -13,7 +13,7 @@ T0 = datetime(2026, 11, 1)
 
 
 def rows() -> list[tuple[str, datetime]]:
-    """Two groups; a hour repeated (two containers in one hour), hours on both sides of the windows."""
+    """Two groups; an hour repeated (two containers in one hour), hours on both sides of the windows."""
     a = [T0 + k * H for k in (-1, 0, 0, 1, 5, 5, 5, 59, 60, 61)]
     b = [T0 + k * H for k in (2, 3, 3, 60, 800, 20000)]
     return [("a", h) for h in a] + [("b", h) for h in b]
