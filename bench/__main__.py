@@ -2,9 +2,10 @@
 
 Generates the tier's world once (reused when ``<work>/<tier>/spec.json`` matches the spec),
 then runs every stage ``--runs`` times, each run on a fresh warehouse, each stage in its own
-child process (wall, CPU, peak RSS from ``os.wait4``), and writes the medians, the ratios and
-the targets to the results file. Results of earlier tiers in the same file are kept: the file
-holds one section per tier (see bench.report).
+child process (wall, CPU, peak RSS from ``os.wait4``) with the tier's DuckDB memory limit
+(:func:`memory_limit`), and writes the medians, the ratios and the targets to the results
+file. Results of earlier tiers in the same file are kept: the file holds one section per tier
+(see bench.report).
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ from bench.stages import CLUSTERS_ENV, RESULT_PREFIX
 log = logging.getLogger("bench")
 
 RUN_STAGES = ["ingest_billing", "ingest_k8s", "allocate", "floor", "reconcile", "explain", "waste", "plan"]
+MEMORY_ENV = "ALLOT_WAREHOUSE__MEMORY_LIMIT"
+# Tier L's warehouse may hold 12 GB before it spills: the tier's target allows 16 GiB of RSS, and
+# a stage's peak stays about 1 GiB above the limit. S and M keep the default 3 GB (M's target: 4 GiB).
+TIER_MEMORY_LIMIT = {"L": "12GB"}
+
+
+def memory_limit(tier: str) -> str:
+    """The DuckDB memory limit the tier's stages run with: ``ALLOT_WAREHOUSE__MEMORY_LIMIT`` when
+    set, else the tier's own, else the warehouse default."""
+    from tools.settings import WarehouseSettings
+
+    return os.environ.get(MEMORY_ENV) or TIER_MEMORY_LIMIT.get(tier) or WarehouseSettings().memory_limit
 
 
 def _result(m: Measurement) -> dict:
@@ -67,7 +80,8 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     if out is not None:
         log.info("tier %s: the results file is rewritten after every stage: %s", tier, out)
     world, db = work / tier, work / f"{tier}.duckdb"
-    result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""))
+    result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""),
+                        memory_limit=os.environ.get(MEMORY_ENV, ""))
     if _world_ready(world, tier):
         log.info("tier %s: reusing the world in %s", tier, world)
         saved = json.loads((world / "generated.json").read_text()) if (world / "generated.json").is_file() else {}
@@ -117,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.clusters:
         os.environ[CLUSTERS_ENV] = args.clusters
+    os.environ[MEMORY_ENV] = memory_limit(args.tier)   # every stage's process opens the warehouse with it
     result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)
     write_results(args.out, result)
     print(f"{args.out}: tier {args.tier} written")

@@ -39,6 +39,7 @@ class TierResult:
     load_before: tuple = ()
     load_after: tuple = ()
     clusters: str = ""                            # '' = every cluster; else the only clusters ingested
+    memory_limit: str = ""                        # the warehouse's DuckDB memory limit in every stage
     generated: Measurement | None = None
     world: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)   # stage -> list of {wall_s, cpu_s, peak_rss_mib, info}
@@ -49,7 +50,8 @@ class TierResult:
 
     def to_json(self) -> dict:
         gen = None if self.generated is None else {k: v for k, v in asdict(self.generated).items() if k != "output"}
-        return {"tier": self.tier, "runs": self.runs, "clusters": self.clusters, "load_before": list(self.load_before),
+        return {"tier": self.tier, "runs": self.runs, "clusters": self.clusters, "memory_limit": self.memory_limit,
+                "load_before": list(self.load_before),
                 "load_after": list(self.load_after), "generated": gen, "world": self.world,
                 "stages": {stage: list(rows) for stage, rows in self.stages.items()},
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
@@ -150,7 +152,8 @@ def render_tier(tier: dict) -> list[str]:
         lines += [f"**Partial run: only cluster(s) {tier['clusters']} had their kubectl dumps and history ingested** "
                   "(the whole bill was ingested; the other clusters' costs land in cluster-level buckets). "
                   "Figures below are for that part of the tier, not the whole tier.", ""]
-    lines.append(f"Run {tier['date']}, {tier['runs']} run(s) per stage, median (min–max). "
+    limit = f"DuckDB memory limit {tier['memory_limit']}. " if tier.get("memory_limit") else ""
+    lines.append(f"Run {tier['date']}, {tier['runs']} run(s) per stage, median (min–max). {limit}"
                  f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in tier['load_before'])}; "
                  f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])}"
                  + (f" (other processes were using the same {m['cores']} cores)."

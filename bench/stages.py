@@ -78,8 +78,9 @@ def stage_ingest_billing(world: Path, db: Path, tier: str) -> dict:
     with allocation_deferred(ctx):
         report = ingest_focus_files(ctx, sorted((world / "billing").iterdir()))
     work = time.perf_counter() - started
+    limit = ctx.db.execute("SELECT current_setting('memory_limit')").fetchone()[0]   # as DuckDB took it
     ctx.close()
-    return {"work_s": work, "billing_rows": report.rows.get("billing_rows", 0)}
+    return {"work_s": work, "billing_rows": report.rows.get("billing_rows", 0), "memory_limit": limit}
 
 
 def stage_ingest_k8s(world: Path, db: Path, tier: str) -> dict:

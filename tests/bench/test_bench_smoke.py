@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.__main__ import MEMORY_ENV, memory_limit
 from tools.allocation.reference import reference_allocation
 from tools.settings import AllocationSettings
 
@@ -67,6 +68,26 @@ def test_every_stage_ran_and_reconciled(bench_run):
     assert reconcile["ok"] and reconcile["max_abs_difference"] < CENT
     assert reconcile["lines"] >= 3 * 14
     assert "## Tier S" in out.read_text()
+
+
+def test_stages_ran_with_the_tiers_memory_limit(bench_run):
+    """No ALLOT_* variable is set for the run, so tier S's stages open the warehouse at the
+    default 3GB, and the results say so."""
+    _, out = bench_run
+    data = json.loads(out.with_suffix(".json").read_text())["S"]
+    expected = duckdb.connect()
+    expected.execute("SET memory_limit = '3GB'")
+    assert data["memory_limit"] == "3GB"
+    assert data["stages"]["ingest_billing"][0]["info"]["memory_limit"] == \
+        expected.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert "DuckDB memory limit 3GB." in out.read_text()
+
+
+def test_memory_limit_per_tier(monkeypatch):
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    assert [memory_limit(tier) for tier in "SML"] == ["3GB", "3GB", "12GB"]
+    monkeypatch.setenv(MEMORY_ENV, "5GB")   # the variable wins on every tier
+    assert [memory_limit(tier) for tier in "SML"] == ["5GB", "5GB", "5GB"]
 
 
 def test_buckets_equal_the_focus_files_per_day(bench_run):
