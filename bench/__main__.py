@@ -80,6 +80,7 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     if out is not None:
         log.info("tier %s: the results file is rewritten after every stage: %s", tier, out)
     world, db = work / tier, work / f"{tier}.duckdb"
+    log.info("tier %s: DuckDB memory limit %s", tier, os.environ.get(MEMORY_ENV) or "(the default)")
     result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""),
                         memory_limit=os.environ.get(MEMORY_ENV, ""))
     if _world_ready(world, tier):
