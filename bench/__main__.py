@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +30,23 @@ MEMORY_ENV = "ALLOT_WAREHOUSE__MEMORY_LIMIT"
 # Tier L's warehouse may hold 12 GB before it spills: the tier's target allows 16 GiB of RSS, and
 # a stage's peak stays about 1 GiB above the limit. S and M keep the default 3 GB (M's target: 4 GiB).
 TIER_MEMORY_LIMIT = {"L": "12GB"}
+
+
+# Disk a tier takes under --work, in GB, measured at its peak (bench/results.md): the world's
+# files, then the warehouse and DuckDB's spill beside it during the history ingest.
+TIER_DISK_GB = {"S": (0.9, 1.0), "M": (19.9, 4.0), "L": (11.3, 57.0)}
+
+
+def disk_shortfall(tier: str, free_bytes: int, world_ready: bool) -> str | None:
+    """A warning when the disk has less room than the tier takes (the world only if it is still
+    to be generated), else None."""
+    world_gb, run_gb = TIER_DISK_GB[tier]
+    need = run_gb + (0.0 if world_ready else world_gb)
+    if free_bytes >= need * 1e9:
+        return None
+    return (f"{free_bytes / 1e9:.1f} GB free, and tier {tier} takes about {need:.0f} GB "
+            f"({'' if world_ready else f'its world {world_gb:g} GB, '}the warehouse and DuckDB's spill "
+            f"{run_gb:g} GB): the run may stop when the disk is full")
 
 
 def memory_limit(tier: str) -> str:
@@ -83,7 +101,11 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     log.info("tier %s: DuckDB memory limit %s", tier, os.environ.get(MEMORY_ENV) or "(the default)")
     result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""),
                         memory_limit=os.environ.get(MEMORY_ENV, ""))
-    if _world_ready(world, tier):
+    ready = _world_ready(world, tier)
+    shortfall = disk_shortfall(tier, shutil.disk_usage(work).free, ready)
+    if shortfall:
+        log.warning("tier %s: %s", tier, shortfall)
+    if ready:
         log.info("tier %s: reusing the world in %s", tier, world)
         saved = json.loads((world / "generated.json").read_text()) if (world / "generated.json").is_file() else {}
         measured = saved.pop("measurement", None)
