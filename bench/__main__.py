@@ -30,8 +30,6 @@ MEMORY_ENV = "ALLOT_WAREHOUSE__MEMORY_LIMIT"
 # Tier L's warehouse may hold 12 GB before it spills: the tier's target allows 16 GiB of RSS, and
 # a stage's peak stays about 1 GiB above the limit. S and M keep the default 3 GB (M's target: 4 GiB).
 TIER_MEMORY_LIMIT = {"L": "12GB"}
-
-
 # Disk a tier takes under --work, in GB, measured at its peak (bench/results.md): the world's
 # files, then the warehouse and DuckDB's spill beside it during the history ingest.
 TIER_DISK_GB = {"S": (0.9, 1.0), "M": (19.9, 4.0), "L": (11.3, 57.0)}
