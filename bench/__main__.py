@@ -96,9 +96,10 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     if out is not None:
         log.info("tier %s: the results file is rewritten after every stage: %s", tier, out)
     world, db = work / tier, work / f"{tier}.duckdb"
-    log.info("tier %s: DuckDB memory limit %s", tier, os.environ.get(MEMORY_ENV) or "(the default)")
+    os.environ[MEMORY_ENV] = limit = memory_limit(tier)   # every stage's process opens the warehouse with it
+    log.info("tier %s: DuckDB memory limit %s", tier, limit)
     result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""),
-                        memory_limit=os.environ.get(MEMORY_ENV, ""))
+                        memory_limit=limit)
     ready = _world_ready(world, tier)
     shortfall = disk_shortfall(tier, shutil.disk_usage(work).free, ready)
     if shortfall:
@@ -152,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.clusters:
         os.environ[CLUSTERS_ENV] = args.clusters
-    os.environ[MEMORY_ENV] = memory_limit(args.tier)   # every stage's process opens the warehouse with it
     result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)
     write_results(args.out, result)
     print(f"{args.out}: tier {args.tier} written")
