@@ -21,7 +21,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench.__main__ import MEMORY_ENV, disk_shortfall, memory_limit
 from tools.allocation.reference import reference_allocation
 from tools.settings import AllocationSettings
 
@@ -83,13 +82,6 @@ def test_stages_ran_with_the_tiers_memory_limit(bench_run):
     assert "DuckDB memory limit 3GB." in out.read_text()
 
 
-def test_memory_limit_per_tier(monkeypatch):
-    monkeypatch.delenv(MEMORY_ENV, raising=False)
-    assert [memory_limit(tier) for tier in "SML"] == ["3GB", "3GB", "12GB"]
-    monkeypatch.setenv(MEMORY_ENV, "5GB")   # the variable wins on every tier
-    assert [memory_limit(tier) for tier in "SML"] == ["5GB", "5GB", "5GB"]
-
-
 def test_buckets_equal_the_focus_files_per_day(bench_run):
     work, _ = bench_run
     expected = bill_per_day(work / "S" / "billing")
@@ -113,12 +105,3 @@ def test_oracle_agrees_with_engine_per_bucket(bench_run):
     worst = max(abs(engine[k] - (v.get("cost") or 0.0)) for k, v in reference.items())
     assert worst < CENT
 
-
-def test_disk_shortfall_counts_the_world_only_when_it_is_to_be_generated():
-    gb = 10**9
-    assert disk_shortfall("L", 70 * gb, world_ready=False) is None          # 11.3 + 57 GB fit
-    warning = disk_shortfall("L", 60 * gb, world_ready=False)
-    assert warning.startswith("60.0 GB free, and tier L takes about 68 GB (its world 11.3 GB,")
-    assert disk_shortfall("L", 60 * gb, world_ready=True) is None           # 57 GB fit
-    assert "takes about 57 GB (the warehouse" in disk_shortfall("L", 50 * gb, world_ready=True)
-    assert disk_shortfall("S", 2 * gb, world_ready=False) is None
