@@ -13,7 +13,7 @@ from typing import Callable
 
 import duckdb
 
-from tools.settings import Settings
+from tools.settings import Settings, load_settings
 from tools.warehouse import open_warehouse
 
 
@@ -33,9 +33,10 @@ class Context:
     @classmethod
     def open(cls, db_path: Path | str | None = None, settings: Settings | None = None) -> "Context":
         """Open (creating and migrating if needed) the warehouse named by ``db_path`` or settings."""
-        settings = settings or Settings()
+        settings = settings or load_settings()
         path = Path(db_path) if db_path is not None else settings.db
-        return cls(db=open_warehouse(path, settings.warehouse.memory_limit, settings.warehouse.temp_directory),
+        room = settings.warehouse
+        return cls(db=open_warehouse(path, room.memory_limit, room.temp_directory, room.max_temp_size),
                    settings=settings)
 
     def close(self) -> None:

@@ -18,6 +18,10 @@ class ConfigError(AllotError):
     """Settings or credentials are missing or wrong."""
 
 
+class ResourceError(AllotError):
+    """The warehouse ran out of memory or disk; the message names the limit and the setting to change."""
+
+
 class SourceError(AllotError):
     """A data source (a cluster, Prometheus, a cloud API) failed or refused."""
 

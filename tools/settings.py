@@ -7,13 +7,19 @@ Nested sections read ``ALLOT_<SECTION>__<FIELD>``, for example
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.detectors.thresholds import DetectorSettings
+from tools.errors import ConfigError
+
+ENV_PREFIX = "ALLOT_"
+# a size DuckDB's memory_limit and max_temp_directory_size take: a number and a unit
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*([KMGT]i?B|B|bytes)\s*", re.IGNORECASE)
 
 
 def default_db_path() -> Path:
@@ -71,14 +77,40 @@ class WarehouseSettings(BaseModel):
     temp_directory: Path | None = Field(
         None, description="Where DuckDB spills; default: '<warehouse file>.tmp' beside the warehouse."
     )
+    max_temp_size: str | None = Field(
+        None, description="Most disk the spill may take (e.g. 50GB); default: 90% of the free space of its disk."
+    )
+
+    @field_validator("memory_limit", "max_temp_size")
+    @classmethod
+    def _a_size(cls, value: str | None) -> str | None:
+        if value is not None and not _SIZE.fullmatch(value):
+            raise ValueError("give a size with its unit, such as 3GB, 512MB or 2GiB")
+        return value
 
 
 class Settings(BaseSettings):
     """allot's settings. Every command reads them once and hands them on in a Context."""
 
-    model_config = SettingsConfigDict(env_prefix="ALLOT_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
 
     db: Path = Field(default_factory=default_db_path, description="The DuckDB warehouse file.")
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     allocation: AllocationSettings = Field(default_factory=AllocationSettings)
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)
+
+
+def env_name(*field: str | int) -> str:
+    """The environment variable of a setting: ``("warehouse", "memory_limit")`` is
+    ``ALLOT_WAREHOUSE__MEMORY_LIMIT``."""
+    return ENV_PREFIX + "__".join(str(part) for part in field).upper()
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a wrong value is a ConfigError naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = [f"{env_name(*e['loc'])}={e['input']!r}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in err.errors()]
+        raise ConfigError("; ".join(problems)) from None

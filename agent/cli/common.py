@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tools.context import Context
+from tools.warehouse.room import room_errors
 
 DbOption = Annotated[
     Path | None,
@@ -34,10 +35,12 @@ def _console() -> Console:
 
 @contextmanager
 def open_context(db: Path | None) -> Iterator[Context]:
-    """Open the warehouse for one command and close it afterwards."""
+    """Open the warehouse for one command and close it afterwards; running out of memory or
+    disk becomes a ResourceError that names the setting to change."""
     ctx = Context.open(db)
     try:
-        yield ctx
+        with room_errors(ctx, "The command"):
+            yield ctx
     finally:
         ctx.close()
 

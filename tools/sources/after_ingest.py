@@ -14,10 +14,14 @@ from contextvars import ContextVar
 from typing import Any, Iterator
 
 from tools.context import Context
+from tools.warehouse.room import room_errors
 
 log = logging.getLogger(__name__)
 
 ALLOCATION_MODULE = "tools.allocation"
+
+STALE = ("The ingest itself was saved; the allocation, rebuilt in one transaction, still holds what it held "
+         "before, so it does not count the new data until `allot allocate --rebuild` runs with more room.")
 
 _DEFERRED: ContextVar[frozenset[int]] = ContextVar("allocation_deferred", default=frozenset())
 
@@ -41,8 +45,9 @@ def refresh_allocation(ctx: Context) -> Any | None:
 
     Returns None, and does nothing, when the allocation engine is not installed in this
     build (no ``tools.allocation`` module or no ``rebuild_allocation`` in it). Errors raised
-    by the rebuild itself propagate: a broken allocation must not look like a fresh one.
-    Also None inside :func:`allocation_deferred` for this context.
+    by the rebuild itself propagate: a broken allocation must not look like a fresh one. When
+    it runs out of memory or disk, the ResourceError says the ingest before it is kept and how
+    to rebuild later. Also None inside :func:`allocation_deferred` for this context.
     """
     if id(ctx) in _DEFERRED.get():
         log.info("allocation rebuild deferred by the caller")
@@ -55,4 +60,5 @@ def refresh_allocation(ctx: Context) -> Any | None:
     if rebuild is None:
         log.info("%s has no rebuild_allocation; skipped the allocation rebuild", ALLOCATION_MODULE)
         return None
-    return rebuild(ctx)
+    with room_errors(ctx, "Recomputing the allocation after the ingest", after=STALE):
+        return rebuild(ctx)

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from tools.errors import InputError
+from tools.warehouse.room import is_out_of_room
 
 _NESTED_PREFIXES = ("MAP(", "STRUCT(")
 # Labels as a list of {key, value} structs (BigQuery's shape) become a JSON object.
@@ -107,6 +108,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, sha256: str, table: s
             params = {"path": str(path), "compression": "gzip" if file_format == "csv.gz" else "none"}
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", params)
     except duckdb.Error as err:
+        if is_out_of_room(err):
+            raise                   # the warehouse's room, not the file: the front end names the setting
         raise InputError(_read_failure(path, file_format, err)) from None
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
     row_count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

@@ -15,24 +15,28 @@ __all__ = ["open_warehouse", "transaction", "MIGRATIONS", "apply_migrations"]
 
 
 def open_warehouse(
-    path: Path | str, memory_limit: str | None = None, temp_directory: Path | str | None = None
+    path: Path | str, memory_limit: str | None = None, temp_directory: Path | str | None = None,
+    max_temp_size: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse at ``path`` (``:memory:`` for a throwaway one) and migrate it.
 
     ``memory_limit`` (DuckDB syntax, e.g. ``3GB``) bounds the connection's memory; beyond it
     large joins, sorts and GROUP BYs spill to ``temp_directory`` (default ``<path>.tmp`` beside
-    the warehouse file) instead of growing the process.
+    the warehouse file) instead of growing the process, up to ``max_temp_size`` (default: 90% of
+    that disk's free space).
     """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+        con.execute(f"SET memory_limit = {literal(memory_limit)}")
     if temp_directory is None and str(path) != ":memory:":
         temp_directory = f"{path}.tmp"
     if temp_directory is not None:
         con.execute(f"SET temp_directory = {literal(str(temp_directory))}")
+    if max_temp_size:
+        con.execute(f"SET max_temp_directory_size = {literal(max_temp_size)}")
     apply_migrations(con)
     return con
 
