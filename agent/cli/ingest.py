@@ -40,10 +40,12 @@ def ingest_metrics(
     db: DbOption = None,
 ) -> None:
     """Ingest kube-state-metrics, cAdvisor, kubelet and DCGM history from a metrics file."""
+    from agent.cli.progress import progress_reporter
     from tools.sources.metrics_file import ingest_metrics_file
 
-    with open_context(db) as ctx:
-        _print(ingest_metrics_file(ctx, path, cluster=cluster))
+    with open_context(db) as ctx, progress_reporter("metrics") as progress:
+        report = ingest_metrics_file(ctx, path, cluster=cluster, progress=progress)
+    _print(report)
 
 
 @ingest_app.command("kubernetes")

@@ -49,6 +49,7 @@ from tools.sources.history_facts import DCGM_ACTIVE, DCGM_UTIL, build_facts
 from tools.sources.history_state import STATE_TEMP_TABLES, build_state, install_label_macro
 from tools.sources.ingest_log import record_caveats, record_run
 from tools.sources.metric_catalogue import CATALOGUE
+from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 from tools.warehouse.sql import literal, literal_list
@@ -77,6 +78,7 @@ def build_history(
     refresh: bool = True,
     own_transaction: bool = True,
     series_relation: str | None = None,
+    progress: ProgressCallback = no_progress,
 ) -> IngestReport:
     """Fill the hourly and state tables of ``cluster`` from an hourly-series relation.
 
@@ -94,6 +96,7 @@ def build_history(
             ``has_hours`` true when ``relation_name`` has a row for it), when the series are
             stored apart from their hours (the metrics-file fast path): ``relation_name`` then
             needs only ``series`` and the hourly values.
+        progress: ``(step, done, total)`` callback, told of each of the build's four steps.
 
     Returns:
         An IngestReport with rows per table and the caveats.
@@ -119,9 +122,12 @@ def build_history(
             raise InputError(f"{relation_name}: no series for cluster {cluster!r}; check the `cluster` label "
                              "or pass --cluster")
         present = {row[0] for row in con.execute("SELECT DISTINCT metric FROM _hser").fetchall()}
+        progress(f"{cluster}: series read", 1, 4)
         install_cloud_id_macros(con)
         report.rows.update({t: n for t, n in build_state(con, cluster).items() if n})
+        progress(f"{cluster}: pods, owners and workloads built", 2, 4)
         report.rows.update(build_facts(con, cluster, first, last, present))
+        progress(f"{cluster}: hourly facts built", 3, 4)
         caveats = _caveats(con, cluster, present)
         report.caveats.extend(caveats.values())
         record_caveats(con, cluster, source, caveats, managed_codes=CAVEAT_CODES)
@@ -131,6 +137,7 @@ def build_history(
         con.execute("DROP TABLE IF EXISTS _h_numbered")
         con.execute("DROP TABLE _hser")
         record_run(con, report, started, ctx.clock())
+    progress(f"{cluster}: history written", 4, 4)
     log.info("history for %s: %s", cluster, report.rows)
     if refresh:
         refresh_allocation(ctx)

@@ -59,6 +59,7 @@ import pyarrow as pa
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import NotLines
 from tools.sources.metrics_scan import scan_runs
+from tools.sources.progress import ProgressCallback, no_progress
 from tools.warehouse.sql import literal, literal_list
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -311,7 +312,8 @@ def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def read_hourly(
-    con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool | None, cluster: str | None, now: datetime
+    con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool | None, cluster: str | None, now: datetime,
+    progress: ProgressCallback = no_progress,
 ) -> ColumnarResult | str:
     """Read ``path`` into the views ``_metrics_series`` and ``_metrics_hours``, or say why the parser must.
 
@@ -319,6 +321,7 @@ def read_hourly(
         openmetrics: the file's format, or None when it is not known yet (a gzip file has no
             seekable end): then it is read as OpenMetrics, and read again as the classic format
             when its last line turns out not to be ``# EOF``.
+        progress: ``(step, done, total)`` callback: the file's MB as they are read, then the series.
 
     Returns:
         The counts (and the format), or the reason (a short phrase) the file is outside the
@@ -329,10 +332,10 @@ def read_hourly(
         return "the connection does not keep lines in file order (preserve_insertion_order is off)"
     try:
         scanned_as = True if openmetrics is None else openmetrics
-        reader = scan_runs(con, path, scanned_as, now)
+        reader = scan_runs(con, path, scanned_as, now, progress)
         if reader.done and reader.openmetrics != scanned_as:   # a scan stopped early has a bad line anyway
             scanned_as = reader.openmetrics
-            reader = scan_runs(con, path, scanned_as, now)
+            reader = scan_runs(con, path, scanned_as, now, progress)
         openmetrics = scanned_as
         reason = (_check_lines(con, openmetrics) or _build_series(con, openmetrics)
                   or _parse_escaped(con, openmetrics) or _check_families(con, openmetrics))
@@ -340,6 +343,7 @@ def read_hourly(
             drop_tables(con)
             return reason
         _series_view(con, cluster)
+        progress("series and labels checked", 1, 1)
         result = ColumnarResult(openmetrics=openmetrics)
         result.families, names = con.execute(
             "SELECT count(DISTINCT metric), list(DISTINCT metric) FROM _mc_series").fetchone()

@@ -40,6 +40,7 @@ from tools.sources.history import build_history
 from tools.sources.metrics_columnar import ColumnarResult, drop_tables, read_hourly
 from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
 from tools.sources.metrics_scan import MAX_MICROS
+from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
@@ -109,13 +110,14 @@ def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
         )
 
 
-def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool | None) -> ColumnarResult | None:
+def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool | None,
+                progress: ProgressCallback) -> ColumnarResult | None:
     """The DuckDB path: ``_metrics_series`` (a row per series) and ``_metrics_hours`` (per series and hour).
 
     Returns what was read (the untimed samples, the clusters), or None when the file is outside
     the strict subset :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
     """
-    read = read_hourly(ctx.db, path, openmetrics, cluster, ctx.clock())
+    read = read_hourly(ctx.db, path, openmetrics, cluster, ctx.clock(), progress)
     if isinstance(read, str):
         log.info("%s: parsed with prometheus_client: %s", path, read)
         return None
@@ -132,7 +134,7 @@ def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool
 
 
 def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = None, *,
-                        fast: bool = True) -> IngestReport:
+                        fast: bool = True, progress: ProgressCallback = no_progress) -> IngestReport:
     """Ingest kube-state-metrics, cAdvisor, kubelet, DCGM and Loki history from a metrics file.
 
     Args:
@@ -142,6 +144,8 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
         cluster: the cluster name; else each series' ``cluster`` label.
         fast: read the file with DuckDB when it is in the strict subset (else, and with False,
             prometheus_client parses it); both give the same tables.
+        progress: ``(step, done, total)`` callback: the MB read (fast path), then each cluster's
+            build steps.
 
     Returns:
         An IngestReport (one per file; rows summed over the clusters in the file).
@@ -154,7 +158,7 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     # a gzip file has no seekable end: the fast path finds out as it reads, the parser needs to know first
     openmetrics = None if is_gzip(path) else is_openmetrics(path)
     try:
-        read = _parse_fast(ctx, path, cluster, openmetrics) if fast else None
+        read = _parse_fast(ctx, path, cluster, openmetrics, progress) if fast else None
         if read is not None:  # hours and series apart, the clusters listed as the series were counted
             relation, series, clusters, no_ts = "_metrics_hours", "_metrics_series", read.clusters, read.untimed
         else:
@@ -165,8 +169,8 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
         report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None,
                               files=[str(path)])
         with transaction(con):  # every cluster of the file, or none
-            parts = [build_history(ctx, name, relation, source="metrics", refresh=False,
-                                   own_transaction=False, series_relation=series) for name in clusters]
+            parts = [build_history(ctx, name, relation, source="metrics", refresh=False, own_transaction=False,
+                                   series_relation=series, progress=progress) for name in clusters]
         for part in parts:
             for table, n in part.rows.items():
                 report.rows[table] = report.rows.get(table, 0) + n

@@ -13,6 +13,7 @@ then leaves the file to the parser, which decides (and words the error).
 
 from __future__ import annotations
 
+import gzip
 import mmap
 import os
 import zlib
@@ -24,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tools.sources.metrics_parse import ends_with_eof, is_gzip, open_text_bytes
+from tools.sources.metrics_parse import ends_with_eof, is_gzip
 
 SEGMENT_BYTES = 128 << 20
 
@@ -35,10 +36,12 @@ class NotLines(Exception):
 
 @dataclass
 class Segment:
-    """Lines ``first`` .. ``first + len(lines) - 1`` of the file (numbered from 1)."""
+    """Lines ``first`` .. ``first + len(lines) - 1`` of the file (numbered from 1); ``through``:
+    the bytes of the file as stored (compressed, for gzip) read up to them."""
 
     first: int
     lines: pa.ChunkedArray
+    through: int = 0
 
 
 class LineReader:
@@ -49,6 +52,8 @@ class LineReader:
         self.segment_bytes = segment_bytes or SEGMENT_BYTES
         self.tail = b""
         self.done = False           # read to the end (``tail`` is the file's)
+        self.size = path.stat().st_size   # as stored, the unit of Segment.through
+        self._through = 0
 
     def _blocks(self) -> Iterator[bytes | mmap.mmap]:
         """The file's text in blocks of ``segment_bytes``. A plain file's blocks are mapped, not
@@ -56,8 +61,9 @@ class LineReader:
         (a third of the reading thread's time), and each mapping is closed before the next (an
         empty file maps none)."""
         if is_gzip(self.path) or self.segment_bytes % mmap.ALLOCATIONGRANULARITY:   # a mapping starts at a page
-            with open_text_bytes(self.path) as fh:
+            with self.path.open("rb") as raw, (gzip.GzipFile(fileobj=raw) if is_gzip(self.path) else raw) as fh:
                 while block := fh.read(self.segment_bytes):
+                    self._through = raw.tell()
                     yield block
             return
         with self.path.open("rb") as fh:
@@ -65,6 +71,7 @@ class LineReader:
             for offset in range(0, size, self.segment_bytes):
                 block = mmap.mmap(fh.fileno(), min(self.segment_bytes, size - offset), offset=offset,
                                   access=mmap.ACCESS_READ)
+                self._through = offset + len(block)
                 try:
                     yield block
                 finally:
@@ -73,9 +80,10 @@ class LineReader:
                     except BufferError:   # an error being raised still holds the block: unmapped when freed
                         pass
 
-    def _arrays(self) -> Iterator[pa.ChunkedArray]:
-        """Each block's lines. The line cut by the previous block's end is joined to its rest
-        apart (a small copy), so the block itself is split in place."""
+    def _arrays(self) -> Iterator[tuple[pa.ChunkedArray, int]]:
+        """Each block's lines, and how far into the stored file they reach. The line cut by the
+        previous block's end is joined to its rest apart (a small copy), so the block itself is
+        split in place."""
         rest = b""
         try:
             for block in self._blocks():
@@ -85,11 +93,11 @@ class LineReader:
                     continue
                 lines = self._split(rest + block[:first], block, first, cut)
                 rest = block[cut:]
-                yield lines
+                yield lines, self._through
         except (EOFError, OSError, zlib.error) as err:
             raise NotLines(f"cannot read the file ({err})") from err
         if rest:
-            yield self._split(rest + b"\n", b"", 0, 0)
+            yield self._split(rest + b"\n", b"", 0, 0), self.size
 
     def _split(self, head: bytes, block: bytes, start: int, end: int) -> pa.ChunkedArray:
         """The lines of ``head`` (one whole line) and then of ``block[start:end]``."""
@@ -106,9 +114,10 @@ class LineReader:
         arrays = self._arrays()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-lines") as pool:
             ahead = pool.submit(next, arrays, None)
-            while (lines := ahead.result()) is not None:
+            while (read := ahead.result()) is not None:
                 ahead = pool.submit(next, arrays, None)
-                yield Segment(first, lines)
+                lines, through = read
+                yield Segment(first, lines, through)
                 first += len(lines)
         self.done = True
 

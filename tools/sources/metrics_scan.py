@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import LineReader, Segment
+from tools.sources.progress import ProgressCallback, no_progress
 
 VALUE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|NaN|\+Inf|-Inf"
 TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
@@ -255,13 +256,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
         con.unregister("_mc_seg_rows")
 
 
-def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime) -> LineReader:
+def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime,
+              progress: ProgressCallback = no_progress) -> LineReader:
     """The one pass over the file, a segment at a time: ``_mc_runs``, a row per run of
     consecutive lines with the run's checks (the series text ``s`` of a sample run, the line
     of a comment), and the samples of catalogue series: ``_mc_samples(run, sampled_at, value)``
     for those alone in their hour of their run, ``_mc_shared`` (the same columns) for the others.
 
     Stops at the first segment with a malformed line (the file goes to the parser anyway).
+    ``progress`` hears of every segment, in MB of the file as stored.
     """
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run BIGINT, kind VARCHAR, s VARCHAR, first_n BIGINT,
                    last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, untimed BIGINT,
@@ -277,6 +280,8 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
             if writing is not None:
                 writing.result()
             writing = pool.submit(writer.write, *parsed)
+            total = max(1, round(reader.size / 2**20))
+            progress(f"MB of {path.name} read", segment.through * total // reader.size, total)
             if carry.bad:
                 break
         if writing is not None:

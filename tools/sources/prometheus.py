@@ -287,7 +287,7 @@ def ingest_prometheus(
     try:
         ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT * FROM {relation}_arrow")
         for name in clusters:
-            built = build_history(ctx, name, relation, source="prometheus", refresh=False)
+            built = build_history(ctx, name, relation, source="prometheus", refresh=False, progress=progress)
             for key, count in built.rows.items():
                 report.rows[key] = report.rows.get(key, 0) + count
             report.caveats += [c for c in built.caveats if c not in report.caveats]

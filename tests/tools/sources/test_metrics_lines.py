@@ -99,3 +99,17 @@ def test_damaged_gzip_is_refused(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(NotLines, match="cannot read the file"):
         read(path, 1 << 20)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_segments_say_how_far_into_the_stored_file_they_reach(tmp_path, packed):
+    text = "".join(f'a{{x="{i}"}} {i} 1714523400\n' for i in range(20000)).encode()   # 518,890 bytes
+    path = tmp_path / ("a.om.gz" if packed else "a.om")
+    path.write_bytes(gzip.compress(text) if packed else text)
+    reader, segments = read(path, 64 << 10)
+    through = [s.through for s in segments]
+    assert reader.size == path.stat().st_size
+    assert through == sorted(through) and through[-1] == reader.size
+    if not packed:   # 64 KiB blocks of the text itself: the k-th reaches k x 65,536 bytes
+        assert through == [min(len(text), k * 65536) for k in range(1, len(through) + 1)]
+        assert len(through) == -(-len(text) // 65536)

@@ -1,0 +1,44 @@
+"""`allot ingest metrics` tells its progress: the MB read, then each cluster's build steps."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import pytest
+
+from tools.context import Context
+from tools.settings import Settings
+from tools.sources import metrics_lines
+from tools.sources.metrics_file import ingest_metrics_file
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_the_ingest_reports_the_megabytes_read_then_the_build(demo_build, tmp_path, monkeypatch, packed):
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 4 << 20)
+    source = demo_build / "world" / "metrics" / "gke-ml.om"
+    path = tmp_path / ("gke-ml.om.gz" if packed else "gke-ml.om")
+    if packed:
+        path.write_bytes(gzip.compress(source.read_bytes(), compresslevel=1))
+    else:
+        shutil.copy(source, path)
+    shutil.copy(demo_build / "demo.duckdb", tmp_path / "demo.duckdb")
+    heard: list[tuple[str, int, int]] = []
+    ctx = Context.open(tmp_path / "demo.duckdb", Settings())
+    ingest_metrics_file(ctx, path, progress=lambda step, done, total: heard.append((step, done, total)))
+    ctx.close()
+
+    total_mb = max(1, round(path.stat().st_size / 2**20))
+    reading = [(done, total) for step, done, total in heard if step == f"MB of {path.name} read"]
+    assert reading and {total for _, total in reading} == {total_mb}
+    assert [done for done, _ in reading] == sorted(done for done, _ in reading) and reading[-1][0] == total_mb
+    if not packed:   # 4 MiB segments of the text (24,161,196 bytes): about 4, 8, ... MB, then all 23
+        assert total_mb == 23 and len(reading) == 6
+        assert all(abs(done - 4 * k) <= 1 for k, (done, _) in enumerate(reading[:-1], start=1))
+    assert heard[len(reading):] == [
+        ("series and labels checked", 1, 1),
+        ("gke-ml: series read", 1, 4),
+        ("gke-ml: pods, owners and workloads built", 2, 4),
+        ("gke-ml: hourly facts built", 3, 4),
+        ("gke-ml: history written", 4, 4),
+    ]
