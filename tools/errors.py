@@ -18,6 +18,10 @@ class ConfigError(AllotError):
     """Settings or credentials are missing or wrong."""
 
 
+class WarehouseError(AllotError):
+    """The warehouse file cannot be opened: another process holds it, or it is not a warehouse."""
+
+
 class ResourceError(AllotError):
     """The warehouse ran out of memory or disk; the message names the limit and the setting to change."""
 

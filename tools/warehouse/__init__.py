@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 
+from tools.errors import WarehouseError
 from tools.warehouse.migrations import MIGRATIONS, apply_migrations
 from tools.warehouse.sql import literal
 
@@ -27,7 +29,7 @@ def open_warehouse(
     """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = _connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
         con.execute(f"SET memory_limit = {literal(memory_limit)}")
@@ -39,6 +41,24 @@ def open_warehouse(
         con.execute(f"SET max_temp_directory_size = {literal(max_temp_size)}")
     apply_migrations(con)
     return con
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, with a WarehouseError that says why the file cannot be opened."""
+    try:
+        return duckdb.connect(path)
+    except duckdb.Error as err:
+        first = str(err).strip().splitlines()[0]
+        holder = re.search(r"Conflicting lock is held in (.+) \(PID (\d+)\)", first)
+        if holder:
+            raise WarehouseError(
+                f"the warehouse {path} is open in another process (PID {holder.group(2)}, {holder.group(1)}); "
+                "one process at a time can open a DuckDB file for writing, as every allot command does. Wait "
+                "for that command to finish "
+                "(an ingest holds the warehouse until it ends), or give this one another --db.") from None
+        raise WarehouseError(
+            f"cannot open the warehouse {path} (DuckDB: {first.rstrip('!.')}). Point --db or ALLOT_DB at an allot "
+            "warehouse, or at a path that does not exist yet to create a new one.") from None
 
 
 @contextmanager
