@@ -68,6 +68,13 @@ LABEL_ESCAPED = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
 OM_TYPES = ("gauge", "counter", "unknown")
 ESCAPED_SERIES_LIMIT = 200_000   # more label texts with a backslash than this: the slow path
 
+FIRST_AT = ", the first is line "   # in a refusal that names the first line it refused
+
+
+def _first_at(n: int, text: str) -> str:
+    """``, the first is line N: 'TEXT'``, long text cut to 120 characters."""
+    return f"{FIRST_AT}{n:,}: {text if len(text) <= 120 else text[:117] + '...'!r}"
+
 
 @dataclass
 class ColumnarResult:
@@ -87,21 +94,24 @@ def _fail(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
     return bool(con.execute(sql, params or []).fetchone()[0])
 
 
-def _check_lines(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | None:
+def _check_lines(con: duckdb.DuckDBPyConnection, openmetrics: bool, first_bad: tuple[int, str] | None) -> str | None:
     bad, order = con.execute("SELECT sum(bad_lines), sum(bad_order) FROM _mc_runs").fetchone()
     if bad:
-        return f"{bad} line(s) outside the strict sample grammar"
+        return f"{bad} line(s) outside the strict sample grammar{_first_at(*(first_bad or (0, '')))}"
     if openmetrics and order:
         return f"{order} sample(s) repeat a timestamp, go backwards or mix timed and untimed samples"
     # a series' text in two runs. Texts are grouped by hash first, and only those sharing a hash
     # are compared whole: DuckDB's string hash collides on similar label texts, so a shared
     # hash proves nothing, but distinct hashes prove distinct texts (tier M: 5.5M runs, about a
     # hundred shared hashes)
-    if _fail(con, """WITH shared AS (SELECT hash(s) AS h FROM _mc_runs WHERE kind = 'S' GROUP BY 1
-                                     HAVING count(*) > 1)
-                     SELECT count(*) <> count(DISTINCT s) FROM _mc_runs
-                     WHERE kind = 'S' AND hash(s) IN (SELECT h FROM shared)"""):
-        return "a series' samples are not consecutive lines"
+    shared = """WITH shared AS (SELECT hash(s) AS h FROM _mc_runs WHERE kind = 'S' GROUP BY 1 HAVING count(*) > 1)
+                SELECT {} FROM _mc_runs WHERE kind = 'S' AND hash(s) IN (SELECT h FROM shared)"""
+    if _fail(con, shared.format("count(*) <> count(DISTINCT s)")):
+        # where a series comes back: the first line of its second run
+        again = con.execute(f"""SELECT first_n, s FROM ({shared.format(
+            "first_n, s, row_number() OVER (PARTITION BY s ORDER BY first_n) AS k")}) WHERE k = 2
+            ORDER BY first_n LIMIT 1""").fetchone()
+        return f"a series' samples are not consecutive lines{_first_at(*again)}"
     return None
 
 
@@ -139,6 +149,9 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
                                             THEN substring(s, strpos(s, '{{') + 1, length(s) - strpos(s, '{{') - 1)
                                             ELSE '' END AS body
                                 FROM _mc_runs WHERE kind = 'S'))))""")
+    bad_text, first = con.execute("SELECT count(*), min(first_n) FROM _mc_series WHERE NOT text_ok").fetchone()
+    first_at = _first_at(first, con.execute("SELECT s FROM _mc_runs WHERE first_n = ?", [first]).fetchone()[0]
+                         ) if bad_text else ""
     # the later steps read only the comment and blank lines and the file's last line: the run
     # table keeps those rows, not one per series
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs_slim AS
@@ -147,8 +160,7 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
                    WHERE kind <> 'S' OR last_n = (SELECT max(last_n) FROM _mc_runs)""")
     con.execute("DROP TABLE _mc_runs")
     con.execute("ALTER TABLE _mc_runs_slim RENAME TO _mc_runs")
-    n = con.execute("SELECT count(*) FROM _mc_series WHERE NOT text_ok").fetchone()[0]
-    n += con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT metric FROM _mc_series)
+    n = bad_text + con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT metric FROM _mc_series)
                          WHERE NOT regexp_full_match(metric, '{NAME}')""").fetchone()[0]
     # the checks of label names hold for a key list whatever its values: each distinct list once
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_keysets AS SELECT DISTINCT metric, keys FROM _mc_series "
@@ -156,7 +168,7 @@ def _build_series(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | No
     n += con.execute(f"""SELECT count(*) FROM (SELECT DISTINCT unnest(keys) AS k FROM _mc_keysets)
                          WHERE NOT regexp_full_match(k, '{LABEL_NAME}')""").fetchone()[0]
     if n:
-        return f"{n} series outside the strict label grammar"
+        return f"{n} series outside the strict label grammar{first_at}"
     if _fail(con, """SELECT count(*) FROM _mc_keysets WHERE len(list_distinct(keys)) <> len(keys)
                      OR len(list_filter(keys, lambda k: starts_with(k, '__'))) > 0"""):
         return "a series repeats a label name or uses a reserved one"
@@ -332,12 +344,12 @@ def read_hourly(
         return "the connection does not keep lines in file order (preserve_insertion_order is off)"
     try:
         scanned_as = True if openmetrics is None else openmetrics
-        reader = scan_runs(con, path, scanned_as, now, progress)
+        reader, first_bad = scan_runs(con, path, scanned_as, now, progress)
         if reader.done and reader.openmetrics != scanned_as:   # a scan stopped early has a bad line anyway
             scanned_as = reader.openmetrics
-            reader = scan_runs(con, path, scanned_as, now, progress)
+            reader, first_bad = scan_runs(con, path, scanned_as, now, progress)
         openmetrics = scanned_as
-        reason = (_check_lines(con, openmetrics) or _build_series(con, openmetrics)
+        reason = (_check_lines(con, openmetrics, first_bad) or _build_series(con, openmetrics)
                   or _parse_escaped(con, openmetrics) or _check_families(con, openmetrics))
         if reason:
             drop_tables(con)

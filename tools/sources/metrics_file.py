@@ -37,7 +37,7 @@ from tools.context import Context
 from tools.errors import InputError
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
-from tools.sources.metrics_columnar import ColumnarResult, drop_tables, read_hourly
+from tools.sources.metrics_columnar import FIRST_AT, ColumnarResult, drop_tables, read_hourly
 from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
 from tools.sources.metrics_scan import MAX_MICROS
 from tools.sources.progress import ProgressCallback, no_progress
@@ -84,15 +84,20 @@ def _reduce_hourly(ctx: Context, path: Path, files: list[str], cluster: str | No
     return no_ts
 
 
-def _parse_slow(ctx: Context, path: Path, cluster: str | None, openmetrics: bool) -> int:
-    """The prometheus_client path: ``_metrics_hourly`` (a table keyed by label maps); returns untimed samples."""
+def _parse_slow(ctx: Context, path: Path, cluster: str | None, openmetrics: bool, refused: str | None) -> int:
+    """The prometheus_client path: ``_metrics_hourly`` (a table keyed by label maps); returns untimed samples.
+
+    ``refused``: why the fast path left the file to the parser; when that names the first line it
+    refused, an error of the parser (whose messages name no line) quotes it.
+    """
     with tempfile.TemporaryDirectory(prefix="allot-metrics-") as tmp:
         try:
             _, parsed = parse_file(path, Path(tmp), openmetrics=openmetrics)
         except (ValueError, UnicodeDecodeError) as err:
             fmt = "OpenMetrics" if openmetrics else "Prometheus text"
+            where = f"; {refused}" if refused and FIRST_AT in refused else ""
             raise InputError(
-                f"{path}: not valid {fmt} ({err}); export with timestamps, e.g. `promtool tsdb "
+                f"{path}: not valid {fmt} ({err}){where}; export with timestamps, e.g. `promtool tsdb "
                 "dump-openmetrics`, or the /federate or /metrics text of an exporter"
             ) from err
         log.info("%s: %s, %d families, %d catalogue samples; skipped %s", path,
@@ -111,16 +116,17 @@ def _no_catalogue_series(path: Path, kept: int, families: int) -> None:
 
 
 def _parse_fast(ctx: Context, path: Path, cluster: str | None, openmetrics: bool | None,
-                progress: ProgressCallback) -> ColumnarResult | None:
+                progress: ProgressCallback) -> ColumnarResult | str | None:
     """The DuckDB path: ``_metrics_series`` (a row per series) and ``_metrics_hours`` (per series and hour).
 
-    Returns what was read (the untimed samples, the clusters), or None when the file is outside
-    the strict subset :mod:`tools.sources.metrics_columnar` reads (then nothing was created).
+    Returns what was read (the untimed samples, the clusters); why the file is outside the
+    strict subset :mod:`tools.sources.metrics_columnar` reads; or None when it holds no catalogue
+    series (in both cases nothing was created).
     """
     read = read_hourly(ctx.db, path, openmetrics, cluster, ctx.clock(), progress)
     if isinstance(read, str):
         log.info("%s: parsed with prometheus_client: %s", path, read)
-        return None
+        return read
     log.info("%s: %s read by the fast path, %d metrics, %d catalogue series, %d catalogue samples; skipped %s", path,
              "OpenMetrics" if read.openmetrics else "Prometheus text", read.families, read.series, read.kept,
              sorted(read.skipped))
@@ -159,11 +165,11 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     openmetrics = None if is_gzip(path) else is_openmetrics(path)
     try:
         read = _parse_fast(ctx, path, cluster, openmetrics, progress) if fast else None
-        if read is not None:  # hours and series apart, the clusters listed as the series were counted
+        if isinstance(read, ColumnarResult):  # hours and series apart, the clusters listed as the series were counted
             relation, series, clusters, no_ts = "_metrics_hours", "_metrics_series", read.clusters, read.untimed
         else:
             openmetrics = is_openmetrics(path) if openmetrics is None else openmetrics
-            no_ts = _parse_slow(ctx, path, cluster, openmetrics)
+            no_ts = _parse_slow(ctx, path, cluster, openmetrics, refused=read)
             relation, series = "_metrics_hourly", None
             clusters = [r[0] for r in con.execute(f"SELECT DISTINCT cluster FROM {relation} ORDER BY 1").fetchall()]
         report = IngestReport(source="metrics", cluster=clusters[0] if len(clusters) == 1 else None,

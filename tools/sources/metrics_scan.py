@@ -151,6 +151,7 @@ class _Carry:
     hour: int | None = None            # the last line's hour (microseconds // one hour)
     catalogue: bool = False            # the last run is a catalogue series
     bad: int = 0                       # malformed lines so far
+    first_bad: tuple[int, str] | None = None   # the first malformed line: its number and text
 
 
 _RUN_COLUMNS = ("run", "kind", "s", "first_n", "last_n", "lines", "bad_lines", "bad_order", "untimed",
@@ -236,7 +237,11 @@ def _parse_segment(segment: Segment, openmetrics: bool, now_micros: int,
     carry.s, carry.ts, carry.hour, joins_held = ended.row(0)
     last = runs.row(-1, named=True)
     carry.runs, carry.catalogue = last["run"], last["catalogue"]
-    carry.bad += int(runs["bad_lines"].sum())
+    bad = int(runs["bad_lines"].sum())
+    if bad and carry.first_bad is None:   # the scan stops after this segment: look the line up once
+        n = lines.filter("bad").select("n").head(1).collect().item()
+        carry.first_bad = (n, segment.lines[n - segment.first].as_py())
+    carry.bad += bad
     return runs, samples, joins_held
 
 
@@ -257,14 +262,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
 
 
 def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now: datetime,
-              progress: ProgressCallback = no_progress) -> LineReader:
+              progress: ProgressCallback = no_progress) -> tuple[LineReader, tuple[int, str] | None]:
     """The one pass over the file, a segment at a time: ``_mc_runs``, a row per run of
     consecutive lines with the run's checks (the series text ``s`` of a sample run, the line
     of a comment), and the samples of catalogue series: ``_mc_samples(run, sampled_at, value)``
     for those alone in their hour of their run, ``_mc_shared`` (the same columns) for the others.
 
-    Stops at the first segment with a malformed line (the file goes to the parser anyway).
-    ``progress`` hears of every segment, in MB of the file as stored.
+    Stops at the first segment with a malformed line (the file goes to the parser anyway), and
+    returns with the reader that line's number and text (else None). ``progress`` hears of every
+    segment, in MB of the file as stored.
     """
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run BIGINT, kind VARCHAR, s VARCHAR, first_n BIGINT,
                    last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, untimed BIGINT,
@@ -287,4 +293,4 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
         if writing is not None:
             writing.result()
     writer.close()
-    return reader
+    return reader, carry.first_bad
