@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.clusters import known_clusters
 from tools.context import Context
 from tools.detectors.finding import Finding, Skipped
 from tools.detectors.registry import detector_names, run_detectors
@@ -61,7 +62,7 @@ def waste_detectors(ctx: Context, args: WasteInput) -> WasteOutput:
         warehouse holds no hourly data for the cluster.
 
     Raises:
-        ToolRetry: Unknown detector name (``valid`` lists the names).
+        ToolRetry: Unknown detector name or cluster (``valid`` lists the names).
         InputError: The window is not understood or lies outside the data (the message names
             the range of data that is there).
     """
@@ -70,6 +71,10 @@ def waste_detectors(ctx: Context, args: WasteInput) -> WasteOutput:
         raise ToolRetry(f"unknown detector {args.detector!r}; pick one of {', '.join(names)}", valid=names)
     text = args.window or ctx.settings.detectors.default_window
     if data_range(ctx, args.cluster) is None:
+        known = known_clusters(ctx) if args.cluster else []
+        if known:   # a name that is not one of them, not an empty warehouse
+            raise ToolRetry(f"cluster {args.cluster!r} has no hourly data; known clusters: {', '.join(known)}",
+                            valid=known)
         where = f" for cluster {args.cluster!r}" if args.cluster else ""
         return WasteOutput(status="no_data", cluster=args.cluster,
                            message=f"the warehouse holds no hourly data{where}; load some with `allot demo` "

@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Sequence
+from typing import Annotated, Any, Iterator, Sequence, TextIO
 
 import typer
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tools.context import Context
+from tools.errors import InputError
 from tools.warehouse.room import room_errors
 
 DbOption = Annotated[
@@ -43,6 +44,16 @@ def open_context(db: Path | None) -> Iterator[Context]:
             yield ctx
     finally:
         ctx.close()
+
+
+def open_out(out: Path, newline: str | None = None) -> TextIO:
+    """``--out`` opened for writing (its folder created); an InputError that names it when it cannot be."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out.open("w", newline=newline)
+    except OSError as err:
+        raise InputError(f"--out {out}: cannot write there ({err.strerror}); pick a file in a folder you "
+                         "can write to") from None
 
 
 def _default(value: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from agent.cli import app
-from agent.cli.common import DbOption, JsonOption, open_context, print_json
+from agent.cli.common import DbOption, JsonOption, open_context, open_out, print_json
 from tools.errors import InputError
 from tools.windows import WINDOW_HELP
 
@@ -49,8 +49,8 @@ def report(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        with open_out(out) as stream:
+            stream.write(text)
         typer.echo(f"wrote {out} ({fmt}, total {result.total:,.2f} {result.currency})" if result.total is not None
                    else f"wrote {out} ({fmt}, no data: {result.reason})")
 
@@ -66,8 +66,7 @@ def export_focus_cmd(
     from tools.reports.focus_export import export_focus
     from tools.windows import parse_window
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open_context(db) as ctx, out.open("w", newline="") as stream:
+    with open_out(out, newline="") as stream, open_context(db) as ctx:
         summary = export_focus(ctx, parse_window(ctx, window), stream)
     if json_out:
         print_json(summary)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from agent.cli import _register, app
 from tests.tools.reports.report_world import build
 from tools.context import Context
+from tools.errors import InputError
 from tools.settings import Settings
 
 
@@ -47,3 +48,18 @@ def test_report_formats_and_focus_export(tmp_path):
     assert exported.exit_code == 0 and "35 origin charges (28 split by the allocation)" in exported.output
     with out.open(newline="") as fh:
         assert round(sum(float(r["BilledCost"]) for r in csv.DictReader(fh)), 2) == 1507.80
+
+
+def test_an_out_path_that_cannot_be_written_is_named(tmp_path):
+    _register()
+    db = str(_db(tmp_path))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    runner = CliRunner()
+    for args in (["report", "--window", "7d"], ["export", "focus", "--window", "7d"]):
+        out = blocker / "out.csv"                    # its folder is a file: nothing can be written there
+        result = runner.invoke(app, [*args, "--out", str(out), "--db", db])
+        assert isinstance(result.exception, InputError), result.output
+        assert str(result.exception) == (f"--out {out}: cannot write there (File exists); pick a file in a folder "
+                                         "you can write to")
+    assert blocker.read_text() == "not a folder\n"

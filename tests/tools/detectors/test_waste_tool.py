@@ -34,6 +34,14 @@ def test_unknown_detector_lists_the_valid_names(ctx):
     assert "over_requested" in err.value.valid
 
 
+def test_unknown_cluster_lists_the_known_ones(ctx):
+    small_world(ctx)
+    with pytest.raises(ToolRetry) as err:
+        waste_detectors(ctx, WasteInput(cluster="c2"))
+    assert err.value.valid == ["c1"]
+    assert str(err.value) == "cluster 'c2' has no hourly data; known clusters: c1"
+
+
 def test_window_outside_the_data_names_the_data_range(ctx):
     small_world(ctx)
     with pytest.raises(InputError, match="outside the data"):
