@@ -35,17 +35,44 @@ def ingest_focus(
 
 @ingest_app.command("metrics")
 def ingest_metrics(
-    path: Annotated[Path, typer.Argument(help="OpenMetrics / Prometheus text with timestamps, plain or gzip.", exists=True)],
+    paths: Annotated[list[Path], typer.Argument(
+        help="OpenMetrics / Prometheus text with timestamps, plain or gzip (several: one after another).",
+        exists=True, dir_okay=False)],
     cluster: Annotated[str | None, typer.Option(help="Cluster name (else the series' `cluster` label).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Ingest kube-state-metrics, cAdvisor, kubelet and DCGM history from a metrics file."""
-    from agent.cli.progress import progress_reporter
-    from tools.sources.metrics_file import ingest_metrics_file
+    """Ingest kube-state-metrics, cAdvisor, kubelet and DCGM history from metrics files.
 
+    Each file is ingested whole or not at all; the allocation is rebuilt once, after the last.
+    If a file fails, the files before it stay ingested (and allocated) and the ones after it are
+    not read.
+    """
+    from agent.cli.progress import progress_reporter
+    from tools.errors import AllotError
+    from tools.sources.after_ingest import allocation_deferred, refresh_allocation
+    from tools.sources.metrics_file import ingest_metrics_file
+    from tools.warehouse.room import room_errors
+
+    reports, failure = [], None
     with open_context(db) as ctx, progress_reporter("metrics") as progress:
-        report = ingest_metrics_file(ctx, path, cluster=cluster, progress=progress)
-    _print(report)
+        with allocation_deferred(ctx):
+            for path in paths:
+                try:
+                    with room_errors(ctx, f"Ingesting {path}"):
+                        reports.append(ingest_metrics_file(ctx, path, cluster=cluster, progress=progress))
+                except AllotError as err:
+                    failure = err
+                    break
+        if reports:
+            refresh_allocation(ctx)
+    for report in reports:
+        _print(report)
+    if failure is not None:
+        if len(paths) > 1:
+            left = [str(p) for p in paths[len(reports):]]
+            typer.echo(f"note: {len(reports)} of {len(paths)} files ingested"
+                       f"{' and allocated' if reports else ''}; not ingested: {', '.join(left)}", err=True)
+        raise failure
 
 
 @ingest_app.command("kubernetes")
