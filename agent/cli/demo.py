@@ -26,6 +26,7 @@ def demo(
 ) -> None:
     """Generate the demo world's FOCUS bills, kubectl dumps and OpenMetrics history, ingest them
     through the real ingest paths and allocate. Replaces a previous demo in the same warehouse."""
+    from agent.cli.progress import progress_reporter
     from tools.errors import InputError
     from tools.sources.demo.runner import run_demo
     from tools.sources.demo.spec import WorldSpec
@@ -34,10 +35,10 @@ def demo(
         spec = WorldSpec.preset(preset, seed=seed)  # type: ignore[arg-type]
     except ValueError as err:
         raise InputError(f"--preset {preset}: {err}") from err
-    with open_context(db) as ctx:
+    with open_context(db) as ctx, progress_reporter("demo") as progress:
         folder = out or Path(ctx.db.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
                                             "current_database()").fetchone()[0]).parent / "worlds" / spec.name
-        summary = run_demo(ctx, folder, spec)
+        summary = run_demo(ctx, folder, spec, progress=progress)
     if json_output:
         print_json(summary.model_dump(mode="json", exclude={"reports"}))
         return

@@ -42,3 +42,22 @@ def test_the_ingest_reports_the_megabytes_read_then_the_build(demo_build, tmp_pa
         ("gke-ml: hourly facts built", 3, 4),
         ("gke-ml: history written", 4, 4),
     ]
+
+
+def test_the_demo_reports_each_step_in_order(tmp_path):
+    from tools.sources.demo.runner import run_demo
+
+    heard: list[tuple[str, int, int]] = []
+    ctx = Context.open(tmp_path / "demo.duckdb", Settings())
+    summary = run_demo(ctx, tmp_path / "world", progress=lambda step, done, total: heard.append((step, done, total)))
+    ctx.close()
+    steps = [step for step, _, _ in heard]
+    assert steps[:8] == ["estate and its hours modelled", "FOCUS bill written", "kubectl dumps written",
+                         "OpenMetrics history written", "bill ingested", "eks-prod: kubectl dumps ingested",
+                         "gke-ml: kubectl dumps ingested", "aks-web: kubectl dumps ingested"]
+    for cluster in summary.clusters:     # every history file read to its end, then built
+        size = (tmp_path / "world" / "metrics" / f"{cluster}.om").stat().st_size
+        total = max(1, round(size / 2**20))
+        assert (f"MB of {cluster}.om read", total, total) in heard
+        assert (f"{cluster}: history written", 4, 4) in heard
+    assert heard[-1] == ("allocation rebuilt", 1, 1)

@@ -27,6 +27,7 @@ from tools.sources.demo.openmetrics import write_openmetrics
 from tools.sources.demo.spec import WorldSpec
 from tools.sources.demo.stories import build_ground_truth
 from tools.sources.demo.truth_model import GroundTruth
+from tools.sources.progress import ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,13 @@ class WorldFiles(BaseModel):
     seconds: float
 
 
-def generate_world(out_dir: Path | str, spec: WorldSpec | None = None, processes: int = 1) -> WorldFiles:
+def generate_world(out_dir: Path | str, spec: WorldSpec | None = None, processes: int = 1,
+                   progress: ProgressCallback = no_progress) -> WorldFiles:
     """Write the world `spec` describes into `out_dir` (replacing what a previous run left there).
 
     ``processes`` > 1 writes the clusters' history files in that many processes at once (the
     same bytes); for the benchmark tiers, whose history files take most of the time.
+    ``progress`` hears of each of the four steps (the estate, the bill, the dumps, the history).
     """
     spec = spec or WorldSpec.preset("demo")
     out = Path(out_dir)
@@ -58,12 +61,16 @@ def generate_world(out_dir: Path | str, spec: WorldSpec | None = None, processes
             shutil.rmtree(out / part)
     out.mkdir(parents=True, exist_ok=True)
     world = build_world(spec)
+    progress("estate and its hours modelled", 1, 4)
     billing, ledger = write_billing(world, out / "billing")
     if spec.billing_format == "parquet":
         billing = [_to_parquet(p) for p in billing]
     log.info("demo: wrote %d billing rows", ledger.rows)
+    progress("FOCUS bill written", 2, 4)
     kubernetes = write_snapshots(world, out / "kubernetes")
+    progress("kubectl dumps written", 3, 4)
     metrics = write_openmetrics(world, out / "metrics", compress=spec.metrics_gzip, processes=processes)
+    progress("OpenMetrics history written", 4, 4)
     truth = build_ground_truth(world, ledger)
     truth_path = out / "ground_truth.json"
     truth_path.write_text(truth.model_dump_json(indent=2) + "\n")

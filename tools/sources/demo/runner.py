@@ -24,6 +24,7 @@ from tools.sources.after_ingest import allocation_deferred
 from tools.sources.demo.generate import WorldFiles, generate_world
 from tools.sources.demo.spec import WorldSpec
 from tools.sources.ingest_log import record_run
+from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,10 @@ def forget_previous_demo(ctx: Context, files: WorldFiles) -> None:
     con.execute("COMMIT")
 
 
-def run_demo(ctx: Context, out_dir: Path, spec: WorldSpec | None = None) -> DemoSummary:
-    """Generate the world into `out_dir`, ingest it into `ctx`'s warehouse and allocate once."""
+def run_demo(ctx: Context, out_dir: Path, spec: WorldSpec | None = None,
+             progress: ProgressCallback = no_progress) -> DemoSummary:
+    """Generate the world into `out_dir`, ingest it into `ctx`'s warehouse and allocate once;
+    ``progress`` hears of the generator's steps, each ingest and each history file's MB and build."""
     from tools.allocation import rebuild_allocation
     from tools.sources.focus import ingest_focus_files
     from tools.sources.kubernetes_objects import ingest_objects
@@ -87,7 +90,7 @@ def run_demo(ctx: Context, out_dir: Path, spec: WorldSpec | None = None) -> Demo
     spec = spec or WorldSpec.preset("demo")
     started, clock = ctx.clock(), time.perf_counter()
     seconds: dict[str, float] = {}
-    files = generate_world(out_dir, spec)
+    files = generate_world(out_dir, spec, progress=progress)
     seconds["generate"] = files.seconds
     reports: list[IngestReport] = []
     with allocation_deferred(ctx):
@@ -95,17 +98,20 @@ def run_demo(ctx: Context, out_dir: Path, spec: WorldSpec | None = None) -> Demo
         mark = time.perf_counter()
         reports.append(ingest_focus_files(ctx, files.billing))
         seconds["ingest_billing"] = time.perf_counter() - mark
+        progress("bill ingested", 1, 1)
         mark = time.perf_counter()
-        for cluster, folder in files.kubernetes.items():
+        for done, (cluster, folder) in enumerate(files.kubernetes.items(), start=1):
             objects, _paths, _written = read_snapshot_dir(folder)
             reports.append(ingest_objects(ctx, cluster, objects, spec.end))
+            progress(f"{cluster}: kubectl dumps ingested", done, len(files.kubernetes))
         seconds["ingest_kubernetes"] = time.perf_counter() - mark
         mark = time.perf_counter()
         for cluster, path in files.metrics.items():
-            reports.append(ingest_metrics_file(ctx, path, cluster=cluster))
+            reports.append(ingest_metrics_file(ctx, path, cluster=cluster, progress=progress))
         seconds["ingest_metrics"] = time.perf_counter() - mark
     mark = time.perf_counter()
     rebuild_allocation(ctx)
+    progress("allocation rebuilt", 1, 1)
     seconds["allocate"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - clock
     truth = files.ground_truth
