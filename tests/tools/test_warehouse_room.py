@@ -130,7 +130,7 @@ def test_an_ingest_that_runs_out_of_room_exits_2_and_keeps_the_warehouse(demo_bu
     run = _allot("ingest", "metrics", str(history), "--db", str(db), env_extra=tight, cwd=REPO)
     assert run.returncode == 2, run.stderr
     error = run.stderr.splitlines()[-1]           # after the progress lines
-    assert error.startswith("error: The command ran out of "), run.stderr
+    assert error.startswith(f"error: Ingesting {history} ran out of "), run.stderr
     assert "ALLOT_WAREHOUSE__MEMORY_LIMIT (now 19.0 MiB, of " in run.stderr     # 20e6 / 2**20 = 19.07
     assert "Traceback" not in run.stderr
     assert fingerprint(db) == before

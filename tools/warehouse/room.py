@@ -74,13 +74,14 @@ def out_of_room(ctx: Context, err: duckdb.Error, doing: str, after: str = KEPT) 
     DuckDB's settings are read on a cursor of their own: ``ctx.db`` may hold a transaction the
     error aborted.
     """
-    limit, spill, cap = ctx.db.cursor().execute(
+    limit, spill, cap, warehouse = ctx.db.cursor().execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
-        "current_setting('max_temp_directory_size')").fetchone()
+        "current_setting('max_temp_directory_size'), "
+        "(SELECT path FROM duckdb_databases() WHERE database_name = current_database())").fetchone()
     memory = f"{MEMORY} (now {limit}, of {_machine_memory()} on this machine)"
     if isinstance(err, duckdb.IOException):
         path = re.search(r'file \\?"([^"\\]+)', str(err))     # Could not write file "PATH" (quotes escaped in JSON)
-        where = path.group(1) if path else spill or "the warehouse's disk"
+        where = path.group(1) if path else warehouse or spill or "."
         return ResourceError(
             f"{doing} ran out of disk (DuckDB: \"{_first_line(err)}\"); {where} has {_free(where)} free. {after} "
             f"To fix: free space on that disk, or move the warehouse (--db or ALLOT_DB) or its spill folder "
