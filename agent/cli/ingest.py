@@ -63,6 +63,11 @@ def ingest_metrics(
                 except AllotError as err:
                     failure = err
                     break
+                except BaseException:      # interrupted, or a fault: nothing more is done, say what is in
+                    if reports:
+                        typer.echo(f"note: stopped after {len(reports)} of {len(paths)} files, which are ingested "
+                                   "but not allocated: run `allot allocate --rebuild`", err=True)
+                    raise
         if reports:
             refresh_allocation(ctx)
     for report in reports:

@@ -55,3 +55,32 @@ def test_a_bad_file_keeps_the_files_before_it_and_says_which_were_not_read(demo_
     assert lines[-1].startswith(f"error: {broken}: not valid ")
     assert run.stderr.count("allocation rebuilt:") == 1                 # the file that went in is allocated
     assert _pod_hours_by_cluster(db) == {"gke-ml": _pod_hours_by_cluster(demo_build / "demo.duckdb")["gke-ml"]}
+
+
+def test_an_interrupt_after_a_file_says_the_allocation_needs_a_rebuild(demo_build, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agent.cli import _register, app
+    from tools.sources import metrics_file
+
+    real, calls = metrics_file.ingest_metrics_file, []
+
+    def interrupted_on_the_second(*args, **kwargs):   # Ctrl-C while the second file is read
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(metrics_file, "ingest_metrics_file", interrupted_on_the_second)
+    _register()
+    metrics = demo_build / "world" / "metrics"
+    db = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "metrics", str(metrics / "gke-ml.om"), str(metrics / "aks-web.om"),
+                                      "--db", str(db)])
+    assert result.exit_code != 0 and len(calls) == 2
+    assert ("note: stopped after 1 of 2 files, which are ingested but not allocated: run "
+            "`allot allocate --rebuild`") in result.output
+    assert set(_pod_hours_by_cluster(db)) == {"gke-ml"}
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM allocation_hours").fetchone() == (0,)   # not rebuilt: as the note says
+    con.close()
