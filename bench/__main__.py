@@ -32,13 +32,17 @@ MEMORY_ENV = "ALLOT_WAREHOUSE__MEMORY_LIMIT"
 TIER_MEMORY_LIMIT = {"L": "12GB"}
 # Disk a tier takes under --work, in GB, measured at its peak (bench/results.md): the world's
 # files, then the warehouse and DuckDB's spill beside it during the history ingest.
-TIER_DISK_GB = {"S": (0.9, 1.0), "M": (19.9, 4.0), "L": (11.3, 57.0)}
+# what a tier's run adds to its world's files (tools.sources.demo.spec.FILES_GB): the warehouse
+# and DuckDB's spill at the tier's memory limit, measured (GB)
+TIER_RUN_GB = {"S": 1.0, "M": 4.0, "L": 57.0}
 
 
 def disk_shortfall(tier: str, free_bytes: int, world_ready: bool) -> str | None:
     """A warning when the disk has less room than the tier takes (the world only if it is still
     to be generated), else None."""
-    world_gb, run_gb = TIER_DISK_GB[tier]
+    from tools.sources.demo.spec import FILES_GB
+
+    world_gb, run_gb = FILES_GB[tier], TIER_RUN_GB[tier]
     need = run_gb + (0.0 if world_ready else world_gb)
     if free_bytes >= need * 1e9:
         return None

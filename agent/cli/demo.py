@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +30,7 @@ def demo(
     from agent.cli.progress import progress_reporter
     from tools.errors import InputError
     from tools.sources.demo.runner import run_demo
-    from tools.sources.demo.spec import WorldSpec
+    from tools.sources.demo.spec import WorldSpec, world_room_shortfall
 
     try:
         spec = WorldSpec.preset(preset, seed=seed)  # type: ignore[arg-type]
@@ -38,6 +39,10 @@ def demo(
     with open_context(db) as ctx, progress_reporter("demo") as progress:
         folder = out or Path(ctx.db.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
                                             "current_database()").fetchone()[0]).parent / "worlds" / spec.name
+        disk = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+        shortfall = world_room_shortfall(spec, shutil.disk_usage(disk).free)
+        if shortfall:
+            raise InputError(f"--out {folder}: {shortfall}; pass --out a folder on a disk with more room")
         summary = run_demo(ctx, folder, spec, progress=progress)
     if json_output:
         print_json(summary.model_dump(mode="json", exclude={"reports"}))

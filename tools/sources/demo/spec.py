@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 Preset = Literal["demo", "S", "M", "L"]
 
 DEMO_END = datetime(2026, 11, 23)
+# what each preset's files take on disk, measured (GB; L's history gzip-compressed)
+FILES_GB: dict[str, float] = {"demo": 0.13, "S": 0.86, "M": 19.9, "L": 11.3}
 
 
 class WorldSpec(BaseModel):
@@ -73,3 +75,14 @@ class WorldSpec(BaseModel):
         if seed is not None:
             values["seed"] = seed
         return cls(**values)
+
+
+def world_room_shortfall(spec: WorldSpec, free_bytes: int) -> str | None:
+    """Why a disk with ``free_bytes`` free cannot hold the preset's files, else None (also for a
+    spec that is no preset, whose size is not known)."""
+    need = FILES_GB.get(spec.name)
+    if need is None or free_bytes >= need * 1e9:
+        return None
+    free = f"{free_bytes / 1e9:.1f} GB" if free_bytes >= 1e9 else f"{free_bytes / 1e6:.0f} MB"
+    return (f"the '{spec.name}' world's files take about {need:g} GB and that disk has {free} free "
+            "(the warehouse and DuckDB's spill need more beside them)")
