@@ -30,10 +30,9 @@ MEMORY_ENV = "ALLOT_WAREHOUSE__MEMORY_LIMIT"
 # Tier L's warehouse may hold 12 GB before it spills: the tier's target allows 16 GiB of RSS, and
 # a stage's peak stays about 1 GiB above the limit. S and M keep the default 3 GB (M's target: 4 GiB).
 TIER_MEMORY_LIMIT = {"L": "12GB"}
-# Disk a tier takes under --work, in GB, measured at its peak (bench/results.md): the world's
-# files, then the warehouse and DuckDB's spill beside it during the history ingest.
-# what a tier's run adds to its world's files (tools.sources.demo.spec.FILES_GB): the warehouse
-# and DuckDB's spill at the tier's memory limit, measured (GB)
+# Disk a tier takes under --work at its peak, measured (bench/results.md): the world's files
+# (tools.sources.demo.spec.FILES_GB), then this much more in GB for the warehouse and DuckDB's
+# spill beside them during the history ingest, at the tier's memory limit.
 TIER_RUN_GB = {"S": 1.0, "M": 4.0, "L": 57.0}
 
 
