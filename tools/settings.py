@@ -18,8 +18,10 @@ from tools.detectors.thresholds import DetectorSettings
 from tools.errors import ConfigError
 
 ENV_PREFIX = "ALLOT_"
-# a size DuckDB's memory_limit and max_temp_directory_size take: a number and a unit
+# a size DuckDB's memory_limit and max_temp_directory_size take: a number and a unit; the memory
+# limit may also be a share of the machine's memory
 _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*([KMGT]i?B|B|bytes)\s*", re.IGNORECASE)
+_SHARE = re.compile(r"\s*\d+(\.\d+)?\s*%\s*")
 
 
 def default_db_path() -> Path:
@@ -71,8 +73,8 @@ class WarehouseSettings(BaseModel):
 
     memory_limit: str = Field(
         "3GB",
-        description="DuckDB memory_limit of the warehouse connection (e.g. 3GB, 512MB). Large ingests and "
-        "GROUP BYs spill to temp_directory beyond it instead of growing the process.",
+        description="DuckDB memory_limit of the warehouse connection (e.g. 3GB, 512MB, or 50% of the machine's "
+        "memory). Large ingests and GROUP BYs spill to temp_directory beyond it instead of growing the process.",
     )
     temp_directory: Path | None = Field(
         None, description="Where DuckDB spills; default: '<warehouse file>.tmp' beside the warehouse."
@@ -81,11 +83,19 @@ class WarehouseSettings(BaseModel):
         None, description="Most disk the spill may take (e.g. 50GB); default: 90% of the free space of its disk."
     )
 
-    @field_validator("memory_limit", "max_temp_size")
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size_or_share(cls, value: str) -> str:
+        if not (_SIZE.fullmatch(value) or _SHARE.fullmatch(value)):
+            raise ValueError("give a size with its unit, such as 3GB, 512MB or 2GiB, or a share of the "
+                             "machine's memory, such as 50%")
+        return value
+
+    @field_validator("max_temp_size")
     @classmethod
     def _a_size(cls, value: str | None) -> str | None:
         if value is not None and not _SIZE.fullmatch(value):
-            raise ValueError("give a size with its unit, such as 3GB, 512MB or 2GiB")
+            raise ValueError("give a size with its unit, such as 50GB or 200GiB")
         return value
 
 

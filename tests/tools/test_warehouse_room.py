@@ -6,6 +6,7 @@ sizes are DuckDB's rendering of the limits, worked out by hand (40 MB = 38.1 MiB
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -96,9 +97,26 @@ def test_a_wrong_setting_is_a_config_error_naming_its_variable(monkeypatch, tmp_
     with pytest.raises(ConfigError) as caught:
         Context.open(tmp_path / "w.duckdb")
     assert str(caught.value) == (
-        "ALLOT_WAREHOUSE__MEMORY_LIMIT='lots': give a size with its unit, such as 3GB, 512MB or 2GiB; "
+        "ALLOT_WAREHOUSE__MEMORY_LIMIT='lots': give a size with its unit, such as 3GB, 512MB or 2GiB, or a "
+        "share of the machine's memory, such as 50%; "
         "ALLOT_ALLOCATION__COST_BASIS='list': Input should be 'effective' or 'billed'")
     assert not (tmp_path / "w.duckdb").exists()            # refused before anything is opened
+
+
+def test_the_spill_cap_is_a_size_not_a_share(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALLOT_WAREHOUSE__MAX_TEMP_SIZE", "50%")      # DuckDB takes no share there
+    with pytest.raises(ConfigError, match=r"ALLOT_WAREHOUSE__MAX_TEMP_SIZE='50%': give a size with its unit"):
+        load_settings()
+
+
+def test_a_share_of_the_machine_memory_reaches_duckdb(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALLOT_WAREHOUSE__MEMORY_LIMIT", "50%")
+    ctx = Context.open(tmp_path / "w.duckdb")
+    limit = ctx.db.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    ctx.close()
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 / 2**30      # GiB
+    number, unit = limit.split()
+    assert unit == "GiB" and abs(float(number) - half) < 0.2, (limit, half)
 
 
 def test_sizes_reach_duckdb(monkeypatch, tmp_path):
@@ -114,8 +132,6 @@ def test_sizes_reach_duckdb(monkeypatch, tmp_path):
 
 
 def _allot(*args, env_extra: dict[str, str], cwd) -> subprocess.CompletedProcess:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLOT_")} | env_extra
     return subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", *args],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
