@@ -30,6 +30,7 @@ def allocate(
     db: DbOption = None,
 ) -> None:
     """Cost per namespace, workload, owner, team, label, node pool or cluster, with idle and shared."""
+    from agent.cli.progress import progress_reporter
     from tools.allocation import rebuild_allocation
     from tools.allocation.query import AllocateInput, allocate_window
 
@@ -48,7 +49,8 @@ def allocate(
         raise InputError("; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())) from None
     with open_context(db) as ctx:
         if rebuild:
-            rebuild_allocation(ctx)
+            with progress_reporter("allocate") as progress:
+                rebuild_allocation(ctx, progress)
         result = allocate_window(ctx, args)
     if result.status == "error":
         raise InputError(result.message)

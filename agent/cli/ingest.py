@@ -69,7 +69,7 @@ def ingest_metrics(
                                    "but not allocated: run `allot allocate --rebuild`", err=True)
                     raise
         if reports:
-            refresh_allocation(ctx)
+            refresh_allocation(ctx, progress)
     for report in reports:
         _print(report)
     if failure is not None:

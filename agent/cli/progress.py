@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tools.sources.progress import ProgressCallback
+from tools.progress import ProgressCallback
 
 log = logging.getLogger("allot.progress")
 

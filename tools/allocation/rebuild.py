@@ -42,6 +42,7 @@ from tools.allocation.pod_costs import (
     unknown_node_pod_hours,
 )
 from tools.context import Context
+from tools.progress import ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,14 @@ def _ensure_amended_columns(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {'DOUBLE' if column == 'network_tx_bytes' else 'VARCHAR'}")
 
 
-def rebuild_allocation(ctx: Context) -> AllocationSummary:
-    """Recompute billing_attribution, allocation_hours and workload_owners from the warehouse."""
+STEPS = ("attribution", "node_costs", "node_rates", "pod_allocation", "cluster_costs", "allocation_hours",
+         "owners", "caveats", "commit")
+
+
+def rebuild_allocation(ctx: Context, progress: ProgressCallback = no_progress) -> AllocationSummary:
+    """Recompute billing_attribution, allocation_hours and workload_owners from the warehouse;
+    ``progress`` hears of each of the :data:`STEPS` as it ends (``commit`` only when the
+    rebuild owns its transaction)."""
     started = time.perf_counter()
     con = ctx.db
     settings = ctx.settings.allocation
@@ -140,6 +147,7 @@ def rebuild_allocation(ctx: Context) -> AllocationSummary:
         now = time.perf_counter()
         timings[name] = round(now - mark, 3)
         mark = now
+        progress(f"allocation: {name.replace('_', ' ')}", STEPS.index(name) + 1, len(STEPS))
 
     try:
         rows = {"billing_attribution": build_billing_attribution(con)}

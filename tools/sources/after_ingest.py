@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any, Iterator
 
 from tools.context import Context
+from tools.progress import ProgressCallback, no_progress
 from tools.warehouse.room import room_errors
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ def allocation_deferred(ctx: Context) -> Iterator[None]:
         _DEFERRED.reset(token)
 
 
-def refresh_allocation(ctx: Context) -> Any | None:
-    """Run ``tools.allocation.rebuild_allocation(ctx)`` and return its summary.
+def refresh_allocation(ctx: Context, progress: ProgressCallback = no_progress) -> Any | None:
+    """Run ``tools.allocation.rebuild_allocation(ctx, progress)`` and return its summary.
 
     Returns None, and does nothing, when the allocation engine is not installed in this
     build (no ``tools.allocation`` module or no ``rebuild_allocation`` in it). Errors raised
@@ -61,4 +62,4 @@ def refresh_allocation(ctx: Context) -> Any | None:
         log.info("%s has no rebuild_allocation; skipped the allocation rebuild", ALLOCATION_MODULE)
         return None
     with room_errors(ctx, "Recomputing the allocation after the ingest", after=STALE):
-        return rebuild(ctx)
+        return rebuild(ctx, progress)

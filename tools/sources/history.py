@@ -43,13 +43,13 @@ from contextlib import nullcontext
 
 from tools.context import Context
 from tools.errors import InputError
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.cloud_ids import install_cloud_id_macros
 from tools.sources.history_facts import DCGM_ACTIVE, DCGM_UTIL, build_facts
 from tools.sources.history_state import STATE_TEMP_TABLES, build_state, install_label_macro
 from tools.sources.ingest_log import record_caveats, record_run
 from tools.sources.metric_catalogue import CATALOGUE
-from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 from tools.warehouse.sql import literal, literal_list

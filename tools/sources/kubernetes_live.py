@@ -38,9 +38,9 @@ from kubernetes.config.config_exception import ConfigException
 
 from tools.context import Context
 from tools.errors import ConfigError, SourceError
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.ingest_log import record_caveats
 from tools.sources.kubernetes_kinds import KINDS, Kind, list_path
-from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 
 log = logging.getLogger(__name__)

@@ -56,10 +56,10 @@ import prometheus_client.openmetrics.parser as openmetrics_parser
 import prometheus_client.parser as prometheus_parser
 import pyarrow as pa
 
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import NotLines
 from tools.sources.metrics_scan import scan_runs
-from tools.sources.progress import ProgressCallback, no_progress
 from tools.warehouse.sql import literal, literal_list
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"

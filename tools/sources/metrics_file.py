@@ -35,12 +35,12 @@ from pathlib import Path
 
 from tools.context import Context
 from tools.errors import InputError
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.history import build_history
 from tools.sources.metrics_columnar import FIRST_AT, ColumnarResult, drop_tables, read_hourly
 from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
 from tools.sources.metrics_scan import MAX_MICROS
-from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 from tools.warehouse import transaction
 
@@ -187,5 +187,5 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
         drop_tables(con)
     if no_ts:
         report.warnings.append(f"{no_ts} samples had no timestamp and were taken at the ingest time")
-    refresh_allocation(ctx)
+    refresh_allocation(ctx, progress)
     return report

@@ -30,9 +30,9 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import LineReader, Segment
-from tools.sources.progress import ProgressCallback, no_progress
 
 VALUE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|NaN|\+Inf|-Inf"
 TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}

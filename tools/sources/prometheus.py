@@ -37,9 +37,9 @@ import pyarrow as pa
 
 from tools.context import Context
 from tools.errors import InputError, SourceError
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.after_ingest import refresh_allocation
 from tools.sources.metric_catalogue import CATALOGUE, Metric
-from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.prometheus_http import PrometheusAPI
 from tools.sources.prometheus_queries import (
     HOUR,
@@ -298,6 +298,6 @@ def ingest_prometheus(
     if discovery.absent:
         report.warnings.append(f"optional series absent from Prometheus: {', '.join(discovery.absent)}")
     log.info("read %s..%s from %s in %d requests", start, end, url, requests)
-    refresh_allocation(ctx)
+    refresh_allocation(ctx, progress)
     return report
 

@@ -1,4 +1,4 @@
-"""`allot ingest metrics` tells its progress: the MB read, then each cluster's build steps."""
+"""Progress: the MB of a history file read, each cluster's build steps, the allocation's steps."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from tools.context import Context
 from tools.settings import Settings
 from tools.sources import metrics_lines
 from tools.sources.metrics_file import ingest_metrics_file
+
+
+ALLOCATION_STEPS = [(f"allocation: {step}", k, 9) for k, step in enumerate(
+    ("attribution", "node costs", "node rates", "pod allocation", "cluster costs", "allocation hours", "owners",
+     "caveats", "commit"), start=1)]
 
 
 @pytest.mark.parametrize("packed", [False, True])
@@ -41,6 +46,7 @@ def test_the_ingest_reports_the_megabytes_read_then_the_build(demo_build, tmp_pa
         ("gke-ml: pods, owners and workloads built", 2, 4),
         ("gke-ml: hourly facts built", 3, 4),
         ("gke-ml: history written", 4, 4),
+        *ALLOCATION_STEPS,                    # the rebuild after the ingest
     ]
 
 
@@ -60,4 +66,4 @@ def test_the_demo_reports_each_step_in_order(tmp_path):
         total = max(1, round(size / 2**20))
         assert (f"MB of {cluster}.om read", total, total) in heard
         assert (f"{cluster}: history written", 4, 4) in heard
-    assert heard[-1] == ("allocation rebuilt", 1, 1)
+    assert heard[-9:] == ALLOCATION_STEPS

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.demo.billing import write_billing
 from tools.sources.demo.estate import build_world
 from tools.sources.demo.kubectl import write_snapshots
@@ -27,7 +28,6 @@ from tools.sources.demo.openmetrics import write_openmetrics
 from tools.sources.demo.spec import WorldSpec
 from tools.sources.demo.stories import build_ground_truth
 from tools.sources.demo.truth_model import GroundTruth
-from tools.sources.progress import ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from tools.context import Context
+from tools.progress import ProgressCallback, no_progress
 from tools.sources.after_ingest import allocation_deferred
 from tools.sources.demo.generate import WorldFiles, generate_world
 from tools.sources.demo.spec import WorldSpec
 from tools.sources.ingest_log import record_run
-from tools.sources.progress import ProgressCallback, no_progress
 from tools.sources.report import IngestReport
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,7 @@ def run_demo(ctx: Context, out_dir: Path, spec: WorldSpec | None = None,
             reports.append(ingest_metrics_file(ctx, path, cluster=cluster, progress=progress))
         seconds["ingest_metrics"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    rebuild_allocation(ctx)
-    progress("allocation rebuilt", 1, 1)
+    rebuild_allocation(ctx, progress)
     seconds["allocate"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - clock
     truth = files.ground_truth

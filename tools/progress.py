@@ -1,7 +1,7 @@
-"""How long-running fetches report progress without knowing how it is shown.
+"""How long-running work reports progress without knowing how it is shown.
 
-A fetch calls ``progress(step, done, total)`` after each unit of work (a page of objects, a
-batch of queries). Front ends decide the display: a rich progress bar on a terminal, plain
+Fetches, history ingests and allocation rebuilds call ``progress(step, done, total)`` after each
+unit of work (a page of objects, a batch of queries, a segment of a file, a build step). Front ends decide the display: a rich progress bar on a terminal, plain
 log lines otherwise (``agent/cli/progress.py``).
 """
 
