@@ -103,7 +103,7 @@ def test_damaged_gzip_is_refused(tmp_path):
 
 @pytest.mark.parametrize("packed", [False, True])
 def test_segments_say_how_far_into_the_stored_file_they_reach(tmp_path, packed):
-    text = "".join(f'a{{x="{i}"}} {i} 1714523400\n' for i in range(20000)).encode()   # 518,890 bytes
+    text = "".join(f'a{{x="{i}"}} {i} 1714523400\n' for i in range(20000)).encode()   # 577,780 bytes
     path = tmp_path / ("a.om.gz" if packed else "a.om")
     path.write_bytes(gzip.compress(text) if packed else text)
     reader, segments = read(path, 64 << 10)
