@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +30,7 @@ def demo(
     from tools.errors import InputError
     from tools.sources.demo.runner import run_demo
     from tools.sources.demo.spec import WorldSpec, world_room_shortfall
+    from tools.warehouse.room import free_bytes
 
     try:
         spec = WorldSpec.preset(preset, seed=seed)  # type: ignore[arg-type]
@@ -39,8 +39,7 @@ def demo(
     with open_context(db) as ctx, progress_reporter("demo") as progress:
         folder = out or Path(ctx.db.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
                                             "current_database()").fetchone()[0]).parent / "worlds" / spec.name
-        disk = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
-        shortfall = world_room_shortfall(spec, shutil.disk_usage(disk).free)
+        shortfall = world_room_shortfall(spec, free_bytes(folder))
         if shortfall:
             raise InputError(f"--out {folder}: {shortfall}; pass --out a folder on a disk with more room")
         summary = run_demo(ctx, folder, spec, progress=progress)

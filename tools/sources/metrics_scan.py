@@ -278,6 +278,7 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
     for table in ("_mc_samples", "_mc_shared"):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
     reader, carry, writer = LineReader(path), _Carry(), _Writer(con)
+    total_mb = max(1, round(reader.size / 2**20))
     now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-scan-write") as pool:
         writing: Future | None = None
@@ -286,8 +287,7 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
             if writing is not None:
                 writing.result()
             writing = pool.submit(writer.write, *parsed)
-            total = max(1, round(reader.size / 2**20))
-            progress(f"MB of {path.name} read", segment.through * total // reader.size, total)
+            progress(f"MB of {path.name} read", segment.through * total_mb // reader.size, total_mb)
             if carry.bad:
                 break
         if writing is not None:

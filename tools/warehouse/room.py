@@ -46,12 +46,16 @@ def _size(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def _free(folder: str) -> str:
-    """Free space on the disk of `folder` (or of its nearest existing parent)."""
+def free_bytes(folder: Path | str) -> int:
+    """Free bytes on the disk of `folder` (or of its nearest existing parent: it may not exist yet)."""
     path = Path(folder).absolute()
     while not path.exists() and path != path.parent:
         path = path.parent
-    return _size(shutil.disk_usage(path).free)
+    return shutil.disk_usage(path).free
+
+
+def _free(folder: str) -> str:
+    return _size(free_bytes(folder))
 
 
 def _machine_memory() -> str:

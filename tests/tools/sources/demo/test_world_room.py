@@ -24,10 +24,10 @@ def test_a_preset_needs_its_measured_size():
 
 def test_the_demo_stops_before_writing_when_the_disk_is_too_small(tmp_path, monkeypatch):
     from agent.cli import _register, app
-    from agent.cli import demo as demo_cli
+    from tools.warehouse import room
 
     Usage = namedtuple("Usage", "total used free")      # a disk with 1 GB free
-    monkeypatch.setattr(demo_cli.shutil, "disk_usage", lambda path: Usage(100 * GB, 99 * GB, 1 * GB))
+    monkeypatch.setattr(room.shutil, "disk_usage", lambda path: Usage(100 * GB, 99 * GB, 1 * GB))
     _register()
     out = tmp_path / "world-m"
     result = CliRunner().invoke(app, ["demo", "--preset", "M", "--out", str(out), "--db", str(tmp_path / "w.duckdb")])
