@@ -43,3 +43,12 @@ class ToolRetry(AllotError):
 
 class NoDataError(AllotError):
     """The warehouse holds nothing for what was asked; never rendered as zero."""
+
+
+def first_line(err: BaseException) -> str:
+    """A library error's first line without its closing stop, to quote inside our own message.
+
+    DuckDB's messages run on with SQL hints and stack details after the first line.
+    """
+    lines = str(err).strip().splitlines()
+    return lines[0].rstrip("!.") if lines else type(err).__name__

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from tools.errors import InputError
+from tools.errors import InputError, first_line
 from tools.warehouse.room import is_out_of_room
 
 _NESTED_PREFIXES = ("MAP(", "STRUCT(")
@@ -122,7 +122,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, sha256: str, table: s
 
 
 def _read_failure(path: Path, file_format: str, err: duckdb.Error) -> str:
-    detail = str(err).strip().splitlines()[0]
+    detail = first_line(err)
     if file_format == "csv.gz" and "gzip" in str(err).lower():
         return (
             f"{path}: cannot decompress the gzip file ({detail}); it is truncated or corrupt. "

@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tools.errors import first_line
 from tools.sources.metrics_parse import ends_with_eof, is_gzip
 
 SEGMENT_BYTES = 128 << 20
@@ -134,4 +135,4 @@ def _lines(text: pa.Buffer) -> pa.Array:
     try:
         return lines.slice(0, len(lines) - 1).cast(pa.string())
     except pa.ArrowInvalid as err:
-        raise NotLines(f"not UTF-8 ({str(err).splitlines()[0]})") from err
+        raise NotLines(f"not UTF-8 ({first_line(err)})") from err

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import duckdb
 
-from tools.errors import WarehouseError
+from tools.errors import WarehouseError, first_line
 from tools.warehouse.migrations import MIGRATIONS, apply_migrations
 from tools.warehouse.sql import literal
 
@@ -48,8 +48,7 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(path)
     except duckdb.Error as err:
-        first = str(err).strip().splitlines()[0]
-        holder = re.search(r"Conflicting lock is held in (.+) \(PID (\d+)\)", first)
+        holder = re.search(r"Conflicting lock is held in (.+) \(PID (\d+)\)", str(err))
         if holder:
             raise WarehouseError(
                 f"the warehouse {path} is open in another process (PID {holder.group(2)}, {holder.group(1)}); "
@@ -57,7 +56,7 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
                 "for that command to finish "
                 "(an ingest holds the warehouse until it ends), or give this one another --db.") from None
         raise WarehouseError(
-            f"cannot open the warehouse {path} (DuckDB: {first.rstrip('!.')}). Point --db or ALLOT_DB at an allot "
+            f"cannot open the warehouse {path} (DuckDB: {first_line(err)}). Point --db or ALLOT_DB at an allot "
             "warehouse, or at a path that does not exist yet to create a new one.") from None
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import duckdb
 
-from tools.errors import ResourceError
+from tools.errors import ResourceError, first_line
 from tools.settings import env_name
 
 if TYPE_CHECKING:
@@ -62,10 +62,6 @@ def _machine_memory() -> str:
     return _size(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def _first_line(err: duckdb.Error) -> str:
-    return str(err).strip().splitlines()[0].rstrip(".")
-
-
 def is_out_of_room(err: BaseException) -> bool:
     """True for DuckDB's out-of-memory errors and for a full disk."""
     return isinstance(err, duckdb.OutOfMemoryException) or (
@@ -87,7 +83,7 @@ def out_of_room(ctx: Context, err: duckdb.Error, doing: str, after: str = KEPT) 
         path = re.search(r'file \\?"([^"\\]+)', str(err))     # Could not write file "PATH" (quotes escaped in JSON)
         where = path.group(1) if path else warehouse or spill or "."
         return ResourceError(
-            f"{doing} ran out of disk (DuckDB: \"{_first_line(err)}\"); {where} has {_free(where)} free. {after} "
+            f"{doing} ran out of disk (DuckDB: \"{first_line(err)}\"); {where} has {_free(where)} free. {after} "
             f"To fix: free space on that disk, or move the warehouse (--db or ALLOT_DB) or its spill folder "
             f"({SPILL}) to a disk with more room.")
     if "max_temp_directory_size" in str(err) and spill:
@@ -97,11 +93,11 @@ def out_of_room(ctx: Context, err: duckdb.Error, doing: str, after: str = KEPT) 
         return ResourceError(
             f"{doing} ran out of room to spill. Past its memory limit DuckDB writes to the spill folder {spill}, "
             f"which reached its cap of {cap} ({'set by ' + SPILL_CAP if capped else 'by default 90% of the free disk'}"
-            f"; {_free(spill)} free on that disk now; DuckDB: \"{_first_line(err)}\"). {after} To fix: {fix}; "
+            f"; {_free(spill)} free on that disk now; DuckDB: \"{first_line(err)}\"). {after} To fix: {fix}; "
             f"a larger {memory} spills less.")
     return ResourceError(
         f"{doing} ran out of memory{'' if spill else ' with no spill folder'} "
-        f"(DuckDB: \"{_first_line(err)}\"). {after} To fix: raise {memory}.")
+        f"(DuckDB: \"{first_line(err)}\"). {after} To fix: raise {memory}.")
 
 
 @contextmanager
