@@ -133,6 +133,31 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     return result
 
 
+def argument_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, before a run that may take an hour; None when nothing is.
+
+    Creates ``--work`` and the results file's folder, so that a folder that cannot be written
+    stops the run here and not after its first stage.
+    """
+    from tools.sources.demo.estate import CLUSTER_NAMES
+
+    if args.runs < 1:
+        return "--runs must be at least 1"
+    if args.ingest_runs is not None and not 0 <= args.ingest_runs <= args.runs:
+        return (f"--ingest-runs must be between 0 (keep the ingest figures of the results file's last run of the "
+                f"tier) and --runs ({args.runs}), not {args.ingest_runs}")
+    unknown = sorted(set(filter(None, args.clusters.split(","))) - set(CLUSTER_NAMES))
+    if unknown:
+        return f"--clusters: no cluster {', '.join(unknown)} in the demo world; its clusters are {', '.join(CLUSTER_NAMES)}"
+    for flag, folder in (("--work", args.work), ("--out", args.out.parent)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            return f"{flag}: cannot write in the folder {folder} ({err.strerror}); give a folder you can write"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark allot on a demo-world tier.")
     parser.add_argument("--tier", required=True, choices=["S", "M", "L"])
@@ -150,10 +175,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the plain-Python oracle (auto: tier S only)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    problem = argument_problem(args)
+    if problem:
+        parser.error(problem)
     reference = args.reference == "yes" or (args.reference == "auto" and args.tier == "S")
-    args.work.mkdir(parents=True, exist_ok=True)
     if args.clusters:
         os.environ[CLUSTERS_ENV] = args.clusters
     result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)

@@ -1,9 +1,14 @@
-"""The benchmark's per-tier settings: the DuckDB memory limit its stages run with, and the
-disk a tier takes (checked against hand-worked sums of the measured sizes)."""
+"""The benchmark's per-tier settings: the DuckDB memory limit its stages run with, the disk a
+tier takes (checked against hand-worked sums of the measured sizes), and the arguments it
+refuses before a run starts."""
 
 from __future__ import annotations
 
-from bench.__main__ import MEMORY_ENV, disk_shortfall, memory_limit
+import pytest
+
+from bench.__main__ import MEMORY_ENV, disk_shortfall, main, memory_limit
+from tools.sources.demo import WorldSpec
+from tools.sources.demo.estate import CLUSTER_NAMES, build_world
 
 
 def test_memory_limit_per_tier(monkeypatch):
@@ -21,3 +26,36 @@ def test_disk_shortfall_counts_the_world_only_when_it_is_to_be_generated():
     assert disk_shortfall("L", 60 * gb, world_ready=True) is None           # 57 GB fit
     assert "takes about 57 GB (the warehouse" in disk_shortfall("L", 50 * gb, world_ready=True)
     assert disk_shortfall("S", 2 * gb, world_ready=False) is None
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--clusters", "eks-prod,nope"], "--clusters: no cluster nope in the demo world; its clusters are eks-prod, gke-ml, aks-web"),
+    (["--runs", "0"], "--runs must be at least 1"),
+    (["--runs", "2", "--ingest-runs", "3"], "--ingest-runs must be between 0"),
+    (["--runs", "2", "--ingest-runs", "-1"], "--ingest-runs must be between 0"),
+])
+def test_wrong_arguments_stop_before_any_stage(args, expected, tmp_path, capsys):
+    out = tmp_path / "results.md"
+    with pytest.raises(SystemExit) as stopped:
+        main(["--tier", "S", "--work", str(tmp_path / "work"), "--out", str(out), *args])
+    assert stopped.value.code == 2
+    assert expected in capsys.readouterr().err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_a_folder_that_cannot_be_written_stops_the_run_before_it_starts(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    for flag, path in (("--work", blocker / "work"), ("--out", blocker / "results.md")):
+        other = "--out" if flag == "--work" else "--work"
+        with pytest.raises(SystemExit) as stopped:
+            main(["--tier", "S", flag, str(path), other, str(tmp_path / "other" / "x.md")])
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{flag}: cannot write in the folder {path if flag == '--work' else blocker}" in err
+        assert "give a folder you can write" in err
+    assert not (tmp_path / "other" / "x.json").exists()
+
+
+def test_the_cluster_names_are_the_worlds():
+    assert sorted(CLUSTER_NAMES) == sorted(c.name for c in build_world(WorldSpec.preset("demo")).clusters)

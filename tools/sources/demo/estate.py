@@ -9,6 +9,7 @@ seconds and stays small in memory.
 
 from __future__ import annotations
 
+from tools.sources.demo import estate_aks, estate_eks, estate_gke
 from tools.sources.demo.builder import Builder, container, labels
 from tools.sources.demo.estate_aks import build_aks
 from tools.sources.demo.estate_eks import build_eks
@@ -26,6 +27,8 @@ BULK_DEPLOYMENT_REPLICAS = 10
 BULK_JOB = JobPlan("0 */3 * * *", period_h=3, offset_h=0, duration_h=2, run_seconds=6600.0, parallelism=3,
                    completions=3)
 NODES_PER_TEAM = 10
+# every preset has the same three clusters; the bulk pools only make them larger
+CLUSTER_NAMES = (estate_eks.CLUSTER.name, estate_gke.CLUSTER.name, estate_aks.CLUSTER.name)
 
 
 def build_world(spec: WorldSpec) -> World:
