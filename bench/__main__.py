@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.measure import Measurement, run_stage
+from bench.measure import Measurement, StageFailed, run_stage
 from bench.report import TierResult, write_results
 from bench.stages import CLUSTERS_ENV, RESULT_PREFIX
 
@@ -139,8 +139,14 @@ def argument_problem(args: argparse.Namespace) -> str | None:
     Creates ``--work`` and the results file's folder, so that a folder that cannot be written
     stops the run here and not after its first stage.
     """
+    from tools.errors import ConfigError
+    from tools.settings import load_settings
     from tools.sources.demo.estate import CLUSTER_NAMES
 
+    try:
+        load_settings()   # every stage opens the warehouse with the ALLOT_* settings
+    except ConfigError as err:
+        return str(err)
     if args.runs < 1:
         return "--runs must be at least 1"
     if args.ingest_runs is not None and not 0 <= args.ingest_runs <= args.runs:
@@ -181,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     reference = args.reference == "yes" or (args.reference == "auto" and args.tier == "S")
     if args.clusters:
         os.environ[CLUSTERS_ENV] = args.clusters
-    result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)
+    try:
+        result = run_tier(args.tier, args.work, args.runs, reference, args.ingest_runs, args.out)
+    except StageFailed as err:
+        kept = (f"{args.out} keeps the stages measured before it." if args.out.is_file()
+                else "No stage finished, so no results file was written.")
+        print(f"python -m bench: {err}\n{kept}", file=sys.stderr)
+        return 1
     write_results(args.out, result)
     print(f"{args.out}: tier {args.tier} written")
     return 0

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from tools.errors import AllotError
+
 RESULT_PREFIX = "BENCH-RESULT "
 CLUSTERS_ENV = "ALLOT_BENCH_CLUSTERS"   # comma-separated: ingest only these clusters' kubectl dumps and history
 FLOOR_SQL = """
@@ -262,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tier", default="S", choices=["demo", "S", "M", "L"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    result = STAGES[args.name](args.world, args.db, args.tier)
+    try:
+        result = STAGES[args.name](args.world, args.db, args.tier)
+    except AllotError as err:   # a bad file or setting: its message, not a traceback
+        print(f"error: {err}", flush=True)
+        return 2
     print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
     return 0

@@ -105,3 +105,35 @@ def test_oracle_agrees_with_engine_per_bucket(bench_run):
     worst = max(abs(engine[k] - (v.get("cost") or 0.0)) for k, v in reference.items())
     assert worst < CENT
 
+
+
+def test_a_failed_stage_stops_the_run_with_its_own_message(bench_run, tmp_path):
+    """A stage that fails on its input (here a bill whose EffectiveCost is not a number) stops
+    the benchmark with the stage's error naming the file, exit code 1, no traceback, and no
+    results file claiming a run."""
+    work, _ = bench_run
+    world = tmp_path / "work" / "S"
+    world.mkdir(parents=True)
+    for item in (work / "S").iterdir():
+        if item.name != "billing":
+            (world / item.name).symlink_to(item)
+    (world / "billing").mkdir()
+    bills = sorted((work / "S" / "billing").glob("*.csv"))
+    for bill in bills[1:]:
+        (world / "billing" / bill.name).symlink_to(bill)
+    with bills[0].open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[3][rows[0].index("EffectiveCost")] = "twelve"
+    with (world / "billing" / bills[0].name).open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    out = tmp_path / "results.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLOT_")}
+    done = subprocess.run([sys.executable, "-m", "bench", "--tier", "S", "--runs", "1", "--reference", "no",
+                           "--work", str(tmp_path / "work"), "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "python -m bench: stage ingest_billing failed (exit 2):" in done.stderr
+    assert f"error: {world / 'billing' / bills[0].name}" in done.stderr and "EffectiveCost" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "No stage finished, so no results file was written." in done.stderr
+    assert not out.exists()
