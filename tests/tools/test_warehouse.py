@@ -54,3 +54,13 @@ def test_a_file_that_is_not_a_warehouse_is_named(tmp_path):
     assert str(caught.value).startswith(f"cannot open the warehouse {path} (DuckDB: IO Error: The file ")
     assert "not a valid DuckDB database file" in str(caught.value)
     assert path.read_text() == "not a database\n"      # left as it was
+
+
+def test_long_statements_print_no_progress_bar_on_stdout(capfd):
+    """DuckDB's own progress bar would land in `allot ... --json` output; the threshold is
+    lowered to 1 ms here so that any statement would draw it."""
+    con = open_warehouse(":memory:")
+    con.execute("SET progress_bar_time = 1")
+    assert con.execute("SELECT count(DISTINCT i % 1000003) FROM range(20000000) t(i)").fetchone()[0] == 1000003
+    con.close()
+    assert capfd.readouterr().out == ""

@@ -39,6 +39,9 @@ def open_warehouse(
         con.execute(f"SET temp_directory = {literal(str(temp_directory))}")
     if max_temp_size:
         con.execute(f"SET max_temp_directory_size = {literal(max_temp_size)}")
+    # DuckDB draws a progress bar on stdout for any statement over 2 s, even into a pipe, which
+    # would corrupt `--json` output; allot reports its own progress on stderr
+    con.execute("SET enable_progress_bar_print = false")
     apply_migrations(con)
     return con
 
