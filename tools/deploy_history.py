@@ -172,27 +172,42 @@ def _template_diff(old: dict, new: dict, base: dict) -> list[Change]:
 
 
 def _spec_changes(ctx: Context, cluster: str, window: Window, chains: OwnerChains) -> list[Change]:
-    """A field's value against its previous hour's. Only the fields that ever hold two values
-    (NULL counting as one) are put in hour order: most never change (tier M: 2.4M spec hours of
-    one cluster, sorted whole in 1.0 s, against 0.35 s to find the few that change first)."""
+    """A field's value in the window against its previous hour's.
+
+    The window's rows are read whole; from the cluster's earlier history, only each field's last
+    row before the window (its previous value, however old). A field is put in hour order only
+    when those rows hold two values (NULL counting as one): most never change. Tier L, one
+    cluster, 27.5M spec hours over 42 days: 3.1 s when every earlier hour was grouped and the
+    changing fields ordered whole, 1.7 s this way for a two-week window."""
     rows = ctx.db.execute(
         """
-        WITH spec AS (
+        WITH inside AS (
             SELECT hour, namespace, kind, name, field, value FROM workload_spec_hours
-            WHERE cluster = ? AND hour < ? AND field NOT IN ('hpa_current', 'hpa_desired')),
-        changing AS (
-            SELECT namespace, kind, name, field FROM spec GROUP BY ALL
-            HAVING min(value) <> max(value) OR count(value) BETWEEN 1 AND count(*) - 1)
+            WHERE cluster = $cluster AND hour >= $start AND hour < $end
+              AND field NOT IN ('hpa_current', 'hpa_desired')),
+        stats AS (
+            SELECT namespace, kind, name, field, min(value) AS lo, max(value) AS hi, count(value) AS known,
+                   count(*) AS n
+            FROM inside GROUP BY namespace, kind, name, field),
+        before AS (
+            SELECT max(hour) AS hour, namespace, kind, name, field, arg_max_null(value, hour) AS value
+            FROM workload_spec_hours SEMI JOIN stats USING (namespace, kind, name, field)
+            WHERE cluster = $cluster AND hour < $start
+            GROUP BY namespace, kind, name, field),
+        changing AS (   -- two values inside, or one (lo, NULL when all are) other than the value before
+            SELECT namespace, kind, name, field FROM stats LEFT JOIN before b USING (namespace, kind, name, field)
+            WHERE lo <> hi OR known BETWEEN 1 AND n - 1 OR (b.hour IS NOT NULL AND b.value IS DISTINCT FROM lo))
         SELECT hour, namespace, kind, name, field, prev, value FROM (
             SELECT hour, namespace, kind, name, field, value,
                    lag(value) OVER (PARTITION BY namespace, kind, name, field ORDER BY hour) AS prev,
                    lag(hour) OVER (PARTITION BY namespace, kind, name, field ORDER BY hour) AS prev_hour
-            FROM spec SEMI JOIN changing USING (namespace, kind, name, field)
+            FROM (SELECT * FROM inside UNION ALL SELECT * FROM before)
+            SEMI JOIN changing USING (namespace, kind, name, field)
         )
-        WHERE hour >= ? AND prev_hour IS NOT NULL AND prev IS DISTINCT FROM value
+        WHERE hour >= $start AND prev_hour IS NOT NULL AND prev IS DISTINCT FROM value
         ORDER BY hour, namespace, kind, name, field
         """,
-        [cluster, window.end, window.start],
+        {"cluster": cluster, "start": window.start, "end": window.end},
     ).fetchall()
     chains.load((ns, kind, name) for _, ns, kind, name, *_ in rows)
     return [

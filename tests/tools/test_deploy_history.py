@@ -135,8 +135,16 @@ def test_spec_changes_across_gaps_nulls_and_back(ctx):
     spec_hours(ctx, "Deployment", "d", "replicas", ["3", "4", "3"], day)
     spec_hours(ctx, "CronJob", "e", "schedule", ["0 1 * * *", None, "0 1 * * *"], day)
     spec_hours(ctx, "CronJob", "f", "schedule", [None, None], day)
+    # NULL in the last hour before the window, after a value: the old value is that NULL
+    spec_hours(ctx, "CronJob", "g", "schedule", ["0 2 * * *", None], datetime(2026, 11, 20, 22))
+    spec_hours(ctx, "CronJob", "g", "schedule", ["0 2 * * *"], datetime(2026, 11, 21, 5))
+    # a value before the window, NULL throughout it
+    spec_hours(ctx, "Deployment", "h", "replicas", ["1"], datetime(2026, 11, 20, 23))
+    spec_hours(ctx, "Deployment", "h", "replicas", [None, None], datetime(2026, 11, 21))
     out = deploy_history(ctx, DeployHistoryInput(cluster="gke", window=WINDOW, include_events=False))
     assert table(out) == [
+        (datetime(2026, 11, 21), "shop", "Deployment", "h", "replicas", "1", None),
+        (datetime(2026, 11, 21, 5), "shop", "CronJob", "g", "schedule", None, "0 2 * * *"),
         (day, "shop", "Deployment", "a", "replicas", "1", "2"),
         (day + timedelta(hours=1), "shop", "CronJob", "e", "schedule", "0 1 * * *", None),
         (day + timedelta(hours=1), "shop", "Deployment", "d", "replicas", "3", "4"),
