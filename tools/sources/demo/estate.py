@@ -9,11 +9,10 @@ seconds and stays small in memory.
 
 from __future__ import annotations
 
-from tools.sources.demo import estate_aks, estate_eks, estate_gke
 from tools.sources.demo.builder import Builder, container, labels
-from tools.sources.demo.estate_aks import build_aks
-from tools.sources.demo.estate_eks import build_eks
-from tools.sources.demo.estate_gke import build_gke
+from tools.sources.demo.estate_aks import CLUSTER as AKS, build_aks
+from tools.sources.demo.estate_eks import CLUSTER as EKS, build_eks
+from tools.sources.demo.estate_gke import CLUSTER as GKE, build_gke
 from tools.sources.demo.model import InstanceType, JobPlan, NodePool, World
 from tools.sources.demo.spec import WorldSpec
 
@@ -28,7 +27,7 @@ BULK_JOB = JobPlan("0 */3 * * *", period_h=3, offset_h=0, duration_h=2, run_seco
                    completions=3)
 NODES_PER_TEAM = 10
 # every preset has the same three clusters; the bulk pools only make them larger
-CLUSTER_NAMES = (estate_eks.CLUSTER.name, estate_gke.CLUSTER.name, estate_aks.CLUSTER.name)
+CLUSTER_NAMES = (EKS.name, GKE.name, AKS.name)
 
 
 def build_world(spec: WorldSpec) -> World:
