@@ -61,8 +61,9 @@ class LineReader:
         read: splitting a mapped block reads the page cache in place instead of copying it first
         (a third of the reading thread's time), and each mapping is closed before the next (an
         empty file maps none)."""
-        if is_gzip(self.path) or self.segment_bytes % mmap.ALLOCATIONGRANULARITY:   # a mapping starts at a page
-            with self.path.open("rb") as raw, (gzip.GzipFile(fileobj=raw) if is_gzip(self.path) else raw) as fh:
+        gzipped = is_gzip(self.path)
+        if gzipped or self.segment_bytes % mmap.ALLOCATIONGRANULARITY:   # a mapping starts at a page
+            with self.path.open("rb") as raw, (gzip.GzipFile(fileobj=raw) if gzipped else raw) as fh:
                 while block := fh.read(self.segment_bytes):
                     self._through = raw.tell()
                     yield block
