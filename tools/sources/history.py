@@ -11,9 +11,11 @@ of the series in the file, and the label text as it splits it, so that no map is
 label the build does not keep; a series of NaN staleness markers alone has no hours). A single
 relation's series are numbered here from its distinct ``(metric, labels)``. Either way the label
 values the queries key on (namespace, pod, container, node, resource, phase, ...) are read once
-per series, into the temp table ``_hser``, and the hourly rows join it on the integer id: no
-label is looked up per series-hour, and a query filtered to one metric reads only that metric's
-series.
+per series, into the temp table ``_hser_all`` (every cluster's; the view ``_hser`` is the
+cluster's), and the hourly rows join it on the integer id: no label is looked up per
+series-hour, and a query filtered to one metric reads only that metric's series. A caller can
+read that table itself first (:func:`read_series`), outside its transaction, and drop the label
+lists before the build.
 
 What happens, all in SQL and in one transaction:
 
@@ -62,6 +64,8 @@ SERIES_COLUMNS = ("namespace", "pod", "container", "image", "node", "resource", 
                   "created_by_name", "owner_kind", "owner_name", "job_name")
 SPLIT_HOUR_COLUMNS = ("series", "hour", "avg", "max", "min", "last", "samples")
 SPLIT_SERIES_COLUMNS = ("series", "cluster", "metric", "label_keys", "label_values", "has_hours")
+READ_SERIES_COLUMNS = ("series", "cluster", "metric", "labels", *SERIES_COLUMNS, "object_labels")
+SERIES_TABLE = "_hser_all"   # what read_series writes: every cluster's series with hours, label values as columns
 CAVEAT_CODES = ("missing_required_metrics", "unattributed_series", "no_dcgm", "no_dcgm_pod_labels",
                 "no_network_metric", "no_log_metric", "pod_on_unknown_node")
 _POD_LABELLED = tuple(m.name for m in CATALOGUE if "namespace" in m.labels and "pod" in m.labels)
@@ -95,7 +99,8 @@ def build_history(
             has_hours)``, one row per series (its labels as parallel lists, keys distinct;
             ``has_hours`` true when ``relation_name`` has a row for it), when the series are
             stored apart from their hours (the metrics-file fast path): ``relation_name`` then
-            needs only ``series`` and the hourly values.
+            needs only ``series`` and the hourly values. Or the table :func:`read_series` made
+            of such a relation (the caller then drops it).
         progress: ``(step, done, total)`` callback, told of each of the build's four steps.
 
     Returns:
@@ -105,7 +110,11 @@ def build_history(
         InputError: the relation lacks a contract column or holds no series for ``cluster``.
     """
     con = ctx.db
-    expected = ({relation_name: SPLIT_HOUR_COLUMNS, series_relation: SPLIT_SERIES_COLUMNS} if series_relation
+    # a series table read by read_series has its label values as columns, no label lists
+    series_read = bool(series_relation) and {"object_labels", "label_keys"} & _columns(con, series_relation) \
+        == {"object_labels"}
+    expected = ({relation_name: SPLIT_HOUR_COLUMNS,
+                 series_relation: READ_SERIES_COLUMNS if series_read else SPLIT_SERIES_COLUMNS} if series_relation
                 else {relation_name: HOURLY_COLUMNS})
     for name, needed in expected.items():
         missing = [c for c in needed if c not in _columns(con, name)]
@@ -116,7 +125,7 @@ def build_history(
     report = IngestReport(source=source, cluster=cluster)
     with transaction(con) if own_transaction else nullcontext(con):
         install_label_macro(con)
-        rows = _hourly_view(con, relation_name, cluster, series_relation)
+        rows = _hourly_view(con, relation_name, cluster, series_relation, series_read)
         first, last, n = con.execute(f"SELECT min(hour), max(hour), count(*) FROM {rows}").fetchone()
         if not n:
             raise InputError(f"{relation_name}: no series for cluster {cluster!r}; check the `cluster` label "
@@ -135,7 +144,9 @@ def build_history(
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("DROP VIEW _h")
         con.execute("DROP TABLE IF EXISTS _h_numbered")
-        con.execute("DROP TABLE _hser")
+        con.execute("DROP VIEW _hser")
+        if not series_read:
+            con.execute(f"DROP TABLE {SERIES_TABLE}")
         record_run(con, report, started, ctx.clock())
     progress(f"{cluster}: history written", 4, 4)
     log.info("history for %s: %s", cluster, report.rows)
@@ -144,41 +155,30 @@ def build_history(
     return report
 
 
-def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | None) -> str:
-    """``_hser``, one row per series of the cluster that has hours (its metric, labels and the
-    label values the builders key on, read once per series), and the view ``_h`` every history
-    query reads: the cluster's hourly rows joined to ``_hser`` on the integer series id.
+def read_series(con, series_relation: str) -> str:
+    """Read the label values of every series with hours of a split series relation (all its
+    clusters) into the table :data:`SERIES_TABLE`, which :func:`build_history` takes as its
+    ``series_relation``; returns the table's name.
 
-    Returns a relation holding the same hourly rows as ``_h`` without its join, for what needs
-    only their hours and count: the hours themselves when every series with hours is the
-    cluster's (a file of one cluster; the join of its 38.7M hourly rows took 1.2-2.2 s on a tier-M
-    file), else ``_h``.
+    Read before the build's transaction, this lets the caller drop the relation's label lists
+    before the build: DuckDB frees a table dropped inside a transaction only at its commit, and
+    the lists of a tier-M file's 5.5M series take 1.4 GB, more than the values read from them."""
+    _read_series(con, f"SELECT series, cluster, metric, label_keys, label_values FROM {series_relation} "
+                      "WHERE has_hours")
+    return SERIES_TABLE
 
-    The labels are read as two parallel lists (keys, values): a value is found by its key's
-    position, and only what no column holds becomes a map. ``_hser.labels`` keeps not the keys
-    of ``SERIES_COLUMNS`` nor ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key
-    (``object_labels`` has them). The series of a :data:`COLUMN_ONLY` metric (the pods',
-    containers' and Jobs', most of a file) get an empty map without building one: what their maps
-    would hold (``unit``, ``interface``, ``owner_is_controller``) is read by no query, and building
-    a map per series took 2.3 s of ``_hser``'s 5.4-6.6 s on a tier-M file (5.49M series)."""
-    where = f"WHERE cluster = {literal(cluster)}"
-    if series_relation:
-        # the relation says which series have hours: no join of the series (and their label
-        # lists) to the distinct ids of the hours
-        series = f"SELECT series, metric, label_keys, label_values FROM {series_relation} {where} AND has_hours"
-        hours = relation_name
-    else:
-        # one relation: number its series on their whole label map first
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_series AS
-            SELECT row_number() OVER () AS series, metric, labels
-            FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})""")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_numbered AS
-            SELECT i.series, r.hour, r.avg, r.max, r.min, r.last, r.samples
-            FROM (SELECT * FROM {relation_name} {where}) r
-            JOIN _h_series i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
-        series = ("SELECT series, metric, map_keys(labels) AS label_keys, map_values(labels) AS label_values "
-                  "FROM _h_series")
-        hours = "_h_numbered"
+
+def _read_series(con, select: str) -> None:
+    """:data:`SERIES_TABLE` from ``select`` ``(series, cluster, metric, label_keys, label_values)``.
+
+    The label values the builders key on become columns, found by their key's position, and only
+    what no column holds becomes a map. ``labels`` keeps not the keys of ``SERIES_COLUMNS`` nor
+    ``cluster``, and for a ``kube_*_labels`` series no ``label_*`` key (``object_labels`` has
+    them). The series of a :data:`COLUMN_ONLY` metric (the pods', containers' and Jobs', most of
+    a file) get an empty map without building one: what their maps would hold (``unit``,
+    ``interface``, ``owner_is_controller``) is read by no query, and building a map per series
+    took 2.3 s of the table's 5.4-6.6 s on a tier-M file (5.49M series)."""
+    install_label_macro(con)
     columns = ", ".join(f"label_values[list_position(label_keys, '{key}')] AS {key}" for key in SERIES_COLUMNS)
     held = literal_list(_HELD)
     rest = ("map_from_entries(list_filter(list_transform(list_zip(label_keys, label_values), "
@@ -186,23 +186,53 @@ def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | N
             f"lambda e: NOT list_contains({held}, e.key) AND NOT (ends_with(metric, '_labels') "
             "AND starts_with(e.key, 'label_'))))")
     column_only = ", ".join(map(literal, COLUMN_ONLY))
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _hser AS
-        SELECT series, metric,
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {SERIES_TABLE} AS
+        SELECT series, cluster, metric,
                CASE WHEN metric IN ({column_only}) THEN MAP {{}}::MAP(VARCHAR, VARCHAR) ELSE {rest} END AS labels,
                {columns},
                CASE WHEN ends_with(metric, '_labels') THEN ksm_labels(map(label_keys, label_values)) END
                    AS object_labels
-        FROM ({series})""")
-    con.execute("DROP TABLE IF EXISTS _h_series")
+        FROM ({select})""")
+
+
+def _hourly_view(con, relation_name: str, cluster: str, series_relation: str | None, series_read: bool) -> str:
+    """The view ``_hser``, one row per series of the cluster that has hours (its metric, labels
+    and the label values the builders key on, read once per series: :func:`_read_series`), and
+    the view ``_h`` every history query reads: the cluster's hourly rows joined to ``_hser`` on
+    the integer series id.
+
+    Returns a relation holding the same hourly rows as ``_h`` without its join, for what needs
+    only their hours and count: the hours themselves when every series with hours is the
+    cluster's (a file of one cluster; the join of its 38.7M hourly rows took 1.2-2.2 s on a tier-M
+    file), else ``_h``."""
+    if series_read:            # read by read_series before the build
+        hours = relation_name
+    elif series_relation:      # label lists: read here
+        read_series(con, series_relation)
+        hours = relation_name
+    else:
+        # one relation: number its series on their whole label map first
+        where = f"WHERE cluster = {literal(cluster)}"
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_series AS
+            SELECT row_number() OVER () AS series, metric, labels
+            FROM (SELECT DISTINCT metric, labels FROM {relation_name} {where})""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _h_numbered AS
+            SELECT i.series, r.hour, r.avg, r.max, r.min, r.last, r.samples
+            FROM (SELECT * FROM {relation_name} {where}) r
+            JOIN _h_series i ON r.metric = i.metric AND r.labels IS NOT DISTINCT FROM i.labels""")
+        _read_series(con, f"SELECT series, {literal(cluster)} AS cluster, metric, map_keys(labels) AS label_keys, "
+                          "map_values(labels) AS label_values FROM _h_series")
+        con.execute("DROP TABLE _h_series")
+        hours = "_h_numbered"
+    table = series_relation if series_read else SERIES_TABLE
+    others = con.execute(f"SELECT count(*) FROM {table} WHERE cluster IS DISTINCT FROM ?", [cluster]).fetchone()[0]
+    where = f"WHERE cluster = {literal(cluster)}" if others else ""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _hser AS SELECT * EXCLUDE (cluster) FROM {table} {where}")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _h AS
         SELECT s.metric, s.labels, {", ".join(f"s.{key}" for key in SERIES_COLUMNS)}, s.object_labels,
                h.series, h.hour, h.avg, h.max, h.min, h.last, h.samples
         FROM {hours} h JOIN _hser s ON h.series = s.series""")
-    # every numbered series is the cluster's; a split relation's may not be
-    if series_relation and con.execute(f"SELECT count(*) FROM {series_relation} WHERE has_hours").fetchone()[0] \
-            != con.execute("SELECT count(*) FROM _hser").fetchone()[0]:
-        return "_h"
-    return hours
+    return "_h" if others else hours   # the series table holds every series with hours
 
 
 def _caveats(con, cluster: str, present: set[str]) -> dict[str, str]:

@@ -294,8 +294,9 @@ def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
 
     Runs are in time order, so a sample alone in its hour of its run (the common case of one
     sample per series and hour) needs no ``GROUP BY``: it is its own hourly row, its value its
-    own average, maximum, minimum and last. The scan put those in ``_mc_samples`` and the others
-    in ``_mc_shared``; only these are grouped, into ``_mc_hours``. The view is the two together.
+    own average, maximum, minimum and last. The scan put those in ``_mc_samples`` (with their hour,
+    not their time) and the others in ``_mc_shared``; only these are grouped, into ``_mc_hours``.
+    The view is the two together.
     """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _mc_hours AS
@@ -305,14 +306,22 @@ def _hours_view(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE _mc_shared")
     con.execute("""
         CREATE OR REPLACE TEMP VIEW _metrics_hours AS
-        SELECT run AS series, date_trunc('hour', sampled_at) AS hour, value AS avg, value AS max, value AS min,
-               value AS last, 1::BIGINT AS samples
+        SELECT run AS series, make_timestamp(hour * 3600000000::BIGINT) AS hour, value AS avg, value AS max,
+               value AS min, value AS last, 1::BIGINT AS samples
         FROM _mc_samples
         UNION ALL
         SELECT run AS series, hour, avg, max, min, last, samples FROM _mc_hours""")
 
 
 _SCAN_TABLES = ("_mc_runs", "_mc_runs_slim", "_mc_keysets", "_mc_meta", "_mc_blocks", "_mc_families")
+
+
+def drop_label_lists(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``_metrics_series`` and the tables under it, once the history build's series table is
+    read from it (:func:`tools.sources.history.read_series`): the samples stay."""
+    con.execute("DROP VIEW IF EXISTS _metrics_series")
+    for table in ("_mc_series", "_mc_escaped"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,9 +12,10 @@ Both reduce the samples of catalogue series (``tools.sources.metric_catalogue``)
 hourly-series relation of the contract (``avg``, ``max``, ``min``, ``last`` = value at the
 latest timestamp, ``samples`` per series and hour ``[H, H+1h)``; NaN values are staleness
 markers and dropped). The fast path keys that reduction on an integer series id and hands
-:func:`~tools.sources.history.build_history` the two tables apart, ``_metrics_series`` (one row
-per series, with its label keys and values) and ``_metrics_hours`` (one row per series and
-hour): no label is stored or joined per series-hour. The parser path groups Parquet batches per metric into
+:func:`~tools.sources.history.build_history` the two tables apart, the series (one row per
+series, its label values read from ``_metrics_series``' label lists before the build's
+transaction, the lists then dropped) and ``_metrics_hours`` (one row per series and hour): no
+label is stored or joined per series-hour. The parser path groups Parquet batches per metric into
 the table ``_metrics_hourly`` (see :func:`_reduce_hourly`).
 :func:`tools.sources.history.build_history` then fills the tables, once per cluster in the file.
 
@@ -37,8 +38,8 @@ from tools.context import Context
 from tools.errors import InputError
 from tools.progress import ProgressCallback, no_progress
 from tools.sources.after_ingest import refresh_allocation
-from tools.sources.history import build_history
-from tools.sources.metrics_columnar import FIRST_AT, ColumnarResult, drop_tables, read_hourly
+from tools.sources.history import SERIES_TABLE, build_history, read_series
+from tools.sources.metrics_columnar import FIRST_AT, ColumnarResult, drop_label_lists, drop_tables, read_hourly
 from tools.sources.metrics_parse import is_gzip, is_openmetrics, parse_file
 from tools.sources.metrics_scan import MAX_MICROS
 from tools.sources.report import IngestReport
@@ -166,7 +167,9 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
     try:
         read = _parse_fast(ctx, path, cluster, openmetrics, progress) if fast else None
         if isinstance(read, ColumnarResult):  # hours and series apart, the clusters listed as the series were counted
-            relation, series, clusters, no_ts = "_metrics_hours", "_metrics_series", read.clusters, read.untimed
+            relation, clusters, no_ts = "_metrics_hours", read.clusters, read.untimed
+            series = read_series(con, "_metrics_series")
+            drop_label_lists(con)   # here: a transaction would hold them to its commit
         else:
             openmetrics = is_openmetrics(path) if openmetrics is None else openmetrics
             no_ts = _parse_slow(ctx, path, cluster, openmetrics, refused=read)
@@ -184,6 +187,7 @@ def ingest_metrics_file(ctx: Context, path: Path | str, cluster: str | None = No
             report.warnings.extend(part.warnings)
     finally:
         con.execute("DROP TABLE IF EXISTS _metrics_hourly")
+        con.execute(f"DROP TABLE IF EXISTS {SERIES_TABLE}")
         drop_tables(con)
     if no_ts:
         report.warnings.append(f"{no_ts} samples had no timestamp and were taken at the ingest time")

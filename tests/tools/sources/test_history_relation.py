@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from tools.errors import InputError
-from tools.sources.history import build_history
+from tools.sources.history import build_history, read_series
 
 H0, H1 = datetime(2024, 6, 3, 8), datetime(2024, 6, 3, 9)
 GIB = 1024**3
@@ -196,6 +196,27 @@ def test_split_relation_gives_the_tables_of_the_single_one(ctx):
     for table in HISTORY_TABLES:
         assert table_rows(ctx, table) == single[table], table
     assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
+
+
+def test_series_read_before_the_build_give_the_same_tables(ctx):
+    """read_series reads every cluster's series once (the caller can then drop the label lists);
+    the build takes that table for one cluster and leaves it to the caller."""
+    load(ctx, "rel", relation_rows())
+    build_history(ctx, "c2", "rel")
+    single = {table: table_rows(ctx, table) for table in HISTORY_TABLES}
+    for table in HISTORY_TABLES:
+        ctx.db.execute(f"DELETE FROM {table}")
+    split(ctx, relation_rows())
+    read = read_series(ctx.db, "split_series")
+    ctx.db.execute("DROP TABLE split_series")
+    # c2's distinct series with hours, and c9's one (the series without hours is left out)
+    per_cluster = [("c2", len({(r["metric"], tuple(r["labels"].items())) for r in relation_rows()})), ("c9", 1)]
+    assert q(ctx, f"SELECT cluster, count(*) FROM {read} GROUP BY 1 ORDER BY 1") == per_cluster
+    build_history(ctx, "c2", "split_hours", series_relation=read)
+    for table in HISTORY_TABLES:
+        assert table_rows(ctx, table) == single[table], table
+    assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
+    assert q(ctx, f"SELECT cluster, count(*) FROM {read} GROUP BY 1 ORDER BY 1") == per_cluster   # the caller's
 
 
 def test_another_clusters_hours_do_not_widen_the_hours_replaced(ctx):

@@ -125,6 +125,26 @@ def test_column_only_metrics_need_no_label_map(tmp_path, demo_build, monkeypatch
     assert sizes["pod_hours"] > 1000 and sizes["nodes"] > 0
 
 
+def test_label_lists_are_dropped_before_the_build(tmp_path, monkeypatch):
+    """The build's transaction would hold a table dropped in it to its commit: the file's label
+    lists are read into the build's series table and dropped before it, and nothing is left after."""
+    temp = "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1"
+    seen = []
+
+    def spy(ctx, *args, **kwargs):
+        seen.append({row[0] for row in ctx.db.execute(temp).fetchall()})
+        return history.build_history(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(metrics_file, "build_history", spy)
+    ctx = Context.open(tmp_path / "w.duckdb", Settings())
+    ingest_metrics_file(ctx, openmetrics_world.write(tmp_path / "world.om"))
+    assert len(seen) == 3   # the world's three clusters, in one transaction
+    for tables in seen:
+        assert {history.SERIES_TABLE, "_mc_samples"} <= tables and not {"_mc_series", "_mc_escaped"} & tables
+    assert ctx.db.execute(temp).fetchall() == []
+    assert ctx.db.execute("SELECT count(DISTINCT cluster) FROM pod_hours").fetchone() == (3,)
+
+
 GOOD = """# HELP kube_node_info Node info.
 # TYPE kube_node_info gauge
 kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714523400
@@ -210,6 +230,10 @@ def test_series_of_staleness_markers_alone_have_no_hours(tmp_path, monkeypatch, 
     ("classic text, no # EOF", good().replace("# EOF\n", "").replace("1714523400", "1714523400000")
      .replace("1714527000", "1714527000000").replace("container_cpu_usage_seconds counter",
                                                      "container_cpu_usage_seconds_total counter")),
+    # single samples keep their hour, counted from 1970: before it, the hour is still the one that starts before
+    ("classic text, times before 1970", good().replace("# EOF\n", "").replace("1714523400", "-1714523399877")
+     .replace("1714527000", "-1714521000456").replace("container_cpu_usage_seconds counter",
+                                                      "container_cpu_usage_seconds_total counter")),
     ("label order differs within a metric", good().replace(
         'kube_node_info{cluster="c",node="n1",provider_id="aws:///z/i-1"} 1 1714527000',
         'kube_node_info{node="n1",cluster="c",provider_id="aws:///z/i-1"} 1 1714527000')),
