@@ -198,7 +198,7 @@ def test_split_relation_gives_the_tables_of_the_single_one(ctx):
     assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
 
 
-def test_series_read_before_the_build_give_the_same_tables(ctx):
+def test_series_read_before_the_build_gives_the_same_tables(ctx):
     """read_series reads every cluster's series once (the caller can then drop the label lists);
     the build takes that table for one cluster and leaves it to the caller."""
     load(ctx, "rel", relation_rows())

@@ -137,12 +137,15 @@ def test_label_lists_are_dropped_before_the_build(tmp_path, monkeypatch):
 
     monkeypatch.setattr(metrics_file, "build_history", spy)
     ctx = Context.open(tmp_path / "w.duckdb", Settings())
-    ingest_metrics_file(ctx, openmetrics_world.write(tmp_path / "world.om"))
-    assert len(seen) == 3   # the world's three clusters, in one transaction
-    for tables in seen:
-        assert {history.SERIES_TABLE, "_mc_samples"} <= tables and not {"_mc_series", "_mc_escaped"} & tables
-    assert ctx.db.execute(temp).fetchall() == []
-    assert ctx.db.execute("SELECT count(DISTINCT cluster) FROM pod_hours").fetchone() == (3,)
+    try:
+        ingest_metrics_file(ctx, openmetrics_world.write(tmp_path / "world.om"))
+        assert len(seen) == 3   # the world's three clusters, in one transaction
+        for tables in seen:
+            assert {history.SERIES_TABLE, "_mc_samples"} <= tables and not {"_mc_series", "_mc_escaped"} & tables
+        assert ctx.db.execute(temp).fetchall() == []
+        assert ctx.db.execute("SELECT count(DISTINCT cluster) FROM pod_hours").fetchone() == (3,)
+    finally:
+        ctx.close()
 
 
 GOOD = """# HELP kube_node_info Node info.
