@@ -185,27 +185,33 @@ def split(ctx, rows):
     ctx.db.execute("CREATE TEMP TABLE split_hours AS SELECT * FROM hours_arrow")
 
 
-def test_split_relation_gives_the_tables_of_the_single_one(ctx):
+def tables_of_the_single_relation(ctx) -> dict:
+    """The history tables built from the single relation (then emptied for the split one)."""
     load(ctx, "rel", relation_rows())
     build_history(ctx, "c2", "rel")
     single = {table: table_rows(ctx, table) for table in HISTORY_TABLES}
     for table in HISTORY_TABLES:
         ctx.db.execute(f"DELETE FROM {table}")
-    split(ctx, relation_rows())
-    build_history(ctx, "c2", "split_hours", series_relation="split_series")
+    return single
+
+
+def assert_same_tables(ctx, single: dict) -> None:
     for table in HISTORY_TABLES:
         assert table_rows(ctx, table) == single[table], table
     assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
 
 
+def test_split_relation_gives_the_tables_of_the_single_one(ctx):
+    single = tables_of_the_single_relation(ctx)
+    split(ctx, relation_rows())
+    build_history(ctx, "c2", "split_hours", series_relation="split_series")
+    assert_same_tables(ctx, single)
+
+
 def test_series_read_before_the_build_gives_the_same_tables(ctx):
     """read_series reads every cluster's series once (the caller can then drop the label lists);
     the build takes that table for one cluster and leaves it to the caller."""
-    load(ctx, "rel", relation_rows())
-    build_history(ctx, "c2", "rel")
-    single = {table: table_rows(ctx, table) for table in HISTORY_TABLES}
-    for table in HISTORY_TABLES:
-        ctx.db.execute(f"DELETE FROM {table}")
+    single = tables_of_the_single_relation(ctx)
     split(ctx, relation_rows())
     read = read_series(ctx.db, "split_series")
     ctx.db.execute("DROP TABLE split_series")
@@ -213,9 +219,7 @@ def test_series_read_before_the_build_gives_the_same_tables(ctx):
     per_cluster = [("c2", len({(r["metric"], tuple(r["labels"].items())) for r in relation_rows()})), ("c9", 1)]
     assert q(ctx, f"SELECT cluster, count(*) FROM {read} GROUP BY 1 ORDER BY 1") == per_cluster
     build_history(ctx, "c2", "split_hours", series_relation=read)
-    for table in HISTORY_TABLES:
-        assert table_rows(ctx, table) == single[table], table
-    assert q(ctx, "SELECT count(*) FROM pods WHERE pod IN ('y', 'z')") == [(0,)]
+    assert_same_tables(ctx, single)
     assert q(ctx, f"SELECT cluster, count(*) FROM {read} GROUP BY 1 ORDER BY 1") == per_cluster   # the caller's
 
 
