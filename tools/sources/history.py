@@ -133,7 +133,7 @@ def build_history(
         present = {row[0] for row in con.execute("SELECT DISTINCT metric FROM _hser").fetchall()}
         progress(f"{cluster}: series read", 1, 4)
         install_cloud_id_macros(con)
-        report.rows.update({t: n for t, n in build_state(con, cluster).items() if n})
+        report.rows.update({t: n for t, n in build_state(con, cluster, last).items() if n})
         progress(f"{cluster}: pods, owners and workloads built", 2, 4)
         report.rows.update(build_facts(con, cluster, first, last, present))
         progress(f"{cluster}: hourly facts built", 3, 4)

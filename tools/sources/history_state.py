@@ -20,6 +20,7 @@ any other key keeps its sanitised name without the ``label_`` prefix.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import duckdb
 
@@ -64,9 +65,10 @@ def _stage(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: list | N
 LABELS_OLD = "labels_old"
 
 
-def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
+def build_state(con: duckdb.DuckDBPyConnection, cluster: str, last_hour: datetime) -> dict[str, int]:
     """Upsert the state tables from ``_h`` (after :func:`install_label_macro`); leaves ``_hpods``
-    (pods with workloads) for the facts."""
+    (pods with workloads) for the facts. ``last_hour`` is ``_h``'s last hour (the caller has it:
+    looked up here, it was a join of every hourly row)."""
     c = cluster
     rows: dict[str, int] = {}
 
@@ -171,9 +173,9 @@ def build_state(con: duckdb.DuckDBPyConnection, cluster: str) -> dict[str, int]:
             GROUP BY 1),
         seen AS (SELECT * FROM named LEFT JOIN meta USING (namespace))
         SELECT ?::VARCHAR AS cluster, namespace, labels, created_at,
-               CASE WHEN {ns_metrics} AND coalesce(last_hour, '-infinity'::TIMESTAMP) < (SELECT max(hour) FROM _h)
+               CASE WHEN {ns_metrics} AND coalesce(last_hour, '-infinity'::TIMESTAMP) < ?::TIMESTAMP
                     THEN last_hour + INTERVAL 1 HOUR END AS deleted_at
-        FROM seen""", [c])
+        FROM seen""", [c, last_hour])
     rows["namespaces"] = merge_rows(con, "namespaces", "_hs_ns", ("cluster", "namespace"),
                                     {"labels": LABELS_OLD, "deleted_at": "replace" if ns_metrics else "old"})
 
