@@ -59,7 +59,7 @@ import pyarrow as pa
 from tools.progress import ProgressCallback, no_progress
 from tools.sources.metric_catalogue import BY_NAME
 from tools.sources.metrics_lines import NotLines
-from tools.sources.metrics_scan import scan_runs
+from tools.sources.metrics_scan import TooManyRuns, scan_runs
 from tools.warehouse.sql import literal, literal_list
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -197,7 +197,7 @@ def _parse_escaped(con: duckdb.DuckDBPyConnection, openmetrics: bool) -> str | N
         runs.append(run)
         keys.append(list(labels))
         values.append(list(labels.values()))
-    con.register("_mc_escaped_arrow", pa.table({"run": pa.array(runs, pa.int64()),
+    con.register("_mc_escaped_arrow", pa.table({"run": pa.array(runs, pa.int32()),
                                                 "k": pa.array(keys, pa.list_(pa.string())),
                                                 "v": pa.array(values, pa.list_(pa.string()))}))
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_escaped AS SELECT * FROM _mc_escaped_arrow")
@@ -380,6 +380,9 @@ def read_hourly(
     except NotLines as err:           # not UTF-8, a carriage return, a damaged gzip stream
         drop_tables(con)
         return f"not read as lines: {err}"
+    except TooManyRuns as err:
+        drop_tables(con)
+        return str(err)
     except BaseException:
         drop_tables(con)
         raise

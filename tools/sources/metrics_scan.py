@@ -39,6 +39,12 @@ TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
 MICROS_PER_HOUR = 3_600_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_MICROS = 9 * 10**18          # inside DuckDB's TIMESTAMP range (to year 294247)
+# a run's number is stored as an INTEGER: 4 bytes a sample, not 8 (a tier-L cluster has 388M samples)
+MAX_RUNS = 2**31 - 1
+
+
+class TooManyRuns(Exception):
+    """The file has more runs of series lines than :data:`MAX_RUNS`: the parser reads it."""
 _SPECIAL = {"NaN": float("nan"), "+Inf": float("inf"), "-Inf": float("-inf"), "-0": 0.0}  # -0: the parser reads +0.0
 
 
@@ -269,18 +275,19 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
     consecutive lines with the run's checks (the series text ``s`` of a sample run, the line
     of a comment), and the samples of catalogue series: ``_mc_samples(run, hour, value)``
     for those alone in their hour of their run (``hour`` counted from 1970), ``_mc_shared(run,
-    sampled_at, value)`` for the others.
+    sampled_at, value)`` for the others. A run's number is an INTEGER: a file with more runs
+    raises :class:`TooManyRuns` before they are written.
 
     Stops at the first segment with a malformed line (the file goes to the parser anyway), and
     returns with the reader that line's number and text (else None). ``progress`` hears of every
     segment, in MB of the file as stored.
     """
-    con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run BIGINT, kind VARCHAR, s VARCHAR, first_n BIGINT,
+    con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run INTEGER, kind VARCHAR, s VARCHAR, first_n BIGINT,
                    last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, untimed BIGINT,
                    negative_or_nan BOOLEAN, stale BIGINT)""")
     # a single sample's hour as hours since 1970 (4 bytes, not 8: a tier-L cluster has 388M samples)
-    con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run BIGINT, hour INTEGER, value DOUBLE)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _mc_shared (run BIGINT, sampled_at TIMESTAMP, value DOUBLE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run INTEGER, hour INTEGER, value DOUBLE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _mc_shared (run INTEGER, sampled_at TIMESTAMP, value DOUBLE)")
     reader, carry, writer = LineReader(path), _Carry(), _Writer(con)
     total_mb = max(1, round(reader.size / 2**20))
     now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
@@ -288,6 +295,8 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
         writing: Future | None = None
         for segment in reader:
             parsed = _parse_segment(segment, openmetrics, now_micros, carry)
+            if carry.runs > MAX_RUNS:
+                raise TooManyRuns(f"more than {MAX_RUNS:,} runs of series lines")
             if writing is not None:
                 writing.result()
             writing = pool.submit(writer.write, *parsed)

@@ -469,6 +469,22 @@ def test_small_segments_give_the_same_tables(tmp_path, monkeypatch, fast_reads, 
     assert [r.kept for r in fast_reads] == [102, samples]
 
 
+def test_more_runs_than_an_integer_holds_go_to_the_parser(tmp_path, monkeypatch, fast_reads):
+    # a run's number is stored as an INTEGER: a file with more runs is left to the parser, refused
+    # at the segment that passes the limit. The fixture's runs, counted here: a run starts where a
+    # line's series text (a comment line whole) differs from the line before's
+    lines = FIXTURE.read_text().splitlines()
+    texts = [line if line.startswith("#") else line.rsplit(" ", 2)[0] for line in lines]
+    runs = sum(1 for i, text in enumerate(texts) if i == 0 or text != texts[i - 1])
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 200)
+    monkeypatch.setattr(metrics_scan, "MAX_RUNS", runs)
+    assert not isinstance(read_hourly(duckdb.connect(), FIXTURE, True, None, NOW), str)
+    monkeypatch.setattr(metrics_scan, "MAX_RUNS", runs - 1)
+    sizes = assert_same_history(tmp_path, [(FIXTURE, None)])
+    assert sizes["pod_hours"] == 8
+    assert fast_reads == [f"more than {runs - 1} runs of series lines"]
+
+
 def test_a_bad_line_stops_the_read_at_its_segment(tmp_path, monkeypatch, fast_reads):
     monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 300)
     seen = []
