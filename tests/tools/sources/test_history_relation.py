@@ -218,6 +218,11 @@ def test_series_read_before_the_build_gives_the_same_tables(ctx):
     # c2's distinct series with hours, and c9's one (the series without hours is left out)
     per_cluster = [("c2", len({(r["metric"], tuple(r["labels"].items())) for r in relation_rows()})), ("c9", 1)]
     assert q(ctx, f"SELECT cluster, count(*) FROM {read} GROUP BY 1 ORDER BY 1") == per_cluster
+    # metric and cluster held as ENUMs of the names the series hold
+    metrics = sorted({r["metric"] for r in relation_rows()})
+    types = dict(q(ctx, f"SELECT column_name, column_type FROM (DESCRIBE {read})"))
+    assert types["cluster"] == "ENUM('c2', 'c9')"
+    assert types["metric"] == "ENUM(" + ", ".join(f"'{m}'" for m in metrics) + ")"
     build_history(ctx, "c2", "split_hours", series_relation=read)
     assert_same_tables(ctx, single)
     assert q(ctx, f"SELECT cluster, count(*) FROM {read} GROUP BY 1 ORDER BY 1") == per_cluster   # the caller's
