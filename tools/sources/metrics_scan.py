@@ -39,13 +39,12 @@ TIMESTAMP = {True: r"[0-9]{1,15}(?:\.[0-9]{1,9})?", False: r"-?[0-9]{1,15}"}
 MICROS_PER_HOUR = 3_600_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_MICROS = 9 * 10**18          # inside DuckDB's TIMESTAMP range (to year 294247)
-# a run's number is stored as an INTEGER: 4 bytes a sample, not 8 (a tier-L cluster has 388M samples)
-MAX_RUNS = 2**31 - 1
+MAX_RUNS = 2**31 - 1             # a run's number is an INTEGER: 4 bytes a sample, not 8
+_SPECIAL = {"NaN": float("nan"), "+Inf": float("inf"), "-Inf": float("-inf"), "-0": 0.0}  # -0: the parser reads +0.0
 
 
 class TooManyRuns(Exception):
     """The file has more runs of series lines than :data:`MAX_RUNS`: the parser reads it."""
-_SPECIAL = {"NaN": float("nan"), "+Inf": float("inf"), "-Inf": float("-inf"), "-0": 0.0}  # -0: the parser reads +0.0
 
 
 def _parse_lines(lines: pl.Series, openmetrics: bool, now_micros: int) -> pl.LazyFrame:
