@@ -478,7 +478,8 @@ def test_more_runs_than_an_integer_holds_go_to_the_parser(tmp_path, monkeypatch,
     runs = sum(1 for i, text in enumerate(texts) if i == 0 or text != texts[i - 1])
     monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 200)
     monkeypatch.setattr(metrics_scan, "MAX_RUNS", runs)
-    assert not isinstance(read_hourly(duckdb.connect(), FIXTURE, True, None, NOW), str)
+    with duckdb.connect() as con:
+        assert not isinstance(read_hourly(con, FIXTURE, True, None, NOW), str)
     monkeypatch.setattr(metrics_scan, "MAX_RUNS", runs - 1)
     sizes = assert_same_history(tmp_path, [(FIXTURE, None)])
     assert sizes["pod_hours"] == 8
