@@ -144,6 +144,12 @@ def _fmt(triple: tuple[float, float, float], runs: int) -> str:
     return f"{med:.2f}" if runs == 1 else f"{med:.2f} ({lo:.2f}–{hi:.2f})"
 
 
+def _machine_line(m: dict) -> str:
+    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
+    return (f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}. "
+            f"Libraries: {libs}.")
+
+
 def render_tier(tier: dict) -> list[str]:
     t = summarize(tier)
     m, w = tier["machine"], tier["world"]
@@ -158,10 +164,12 @@ def render_tier(tier: dict) -> list[str]:
                  f"after: {', '.join(f'{x:.2f}' for x in tier['load_after'])}"
                  + (f" (other processes were using the same {m['cores']} cores)."
                     if max(tier["load_before"][0], tier["load_after"][0]) > 1.0 else "."))
-    lines.append("")
+    lines += [_machine_line(m), ""]
     if tier.get("carried_over"):
-        lines += [f"Stages {', '.join(tier['carried_over'])}: figures of the previous run of this tier on the same "
-                  "world (this run reused its warehouse).", ""]
+        before = tier.get("carried_from")
+        when = f" ({before['date']}, on {before['cpu']})" if before else ""
+        lines += [f"Stages {', '.join(tier['carried_over'])}: figures of the previous run of this tier{when} on the "
+                  "same world (this run reused its warehouse).", ""]
     if w:
         lines.append(f"World: {w.get('nodes', '?'):,} nodes at the end, {w.get('pods', '?'):,} pods, "
                      f"{w.get('pod_hours', 0):,} pod-hours (ground truth); {w.get('bytes', 0) / 1e9:.2f} GB of files.")
@@ -242,14 +250,10 @@ def _info(stage: str, info: dict) -> str:
 
 
 def render(data: dict, notes: str) -> str:
-    any_tier = next(iter(data.values()))
-    m = any_tier["machine"]
-    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
     lines = ["# allot benchmark results", "",
              "Re-run with `python -m bench --tier S` (or M, L). Written by `bench/report.py` from "
-             "`bench/results.json`; the profiling notes at the end are kept across runs.", "",
-             f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}. "
-             f"Libraries: {libs}.", ""]
+             "`bench/results.json`; the profiling notes at the end are kept across runs. Each tier's section "
+             "names the machine and libraries it ran on: tiers run at different times may not share one.", ""]
     for name in ("S", "M", "L"):
         if name in data:
             lines += render_tier(data[name])
@@ -268,6 +272,9 @@ def write_results(out: Path, result: TierResult) -> None:
             if stage not in fresh["stages"]:
                 fresh["stages"][stage] = rows
                 fresh.setdefault("carried_over", []).append(stage)
+                # where those figures were measured (a chain of such runs keeps the first one's)
+                fresh["carried_from"] = (previous.get("carried_from") if stage in previous.get("carried_over", [])
+                                         else {"date": previous["date"], "cpu": previous["machine"]["cpu"]})
         if fresh["generated"] is None:
             fresh["generated"] = previous.get("generated")
     data[result.tier] = fresh

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bench.measure import Measurement
-from bench.report import TierResult, render_tier, summarize, write_results
+from bench.report import TierResult, render, render_tier, summarize, write_results
 
 MACHINE = {"cores": 2, "cpu": "test", "memory_gib": 23.5, "kernel": "6", "libraries": {"duckdb": "x"}}
 
@@ -78,6 +78,35 @@ def test_rewriting_keeps_the_notes_and_carries_a_skipped_stage_over(tmp_path):
     write_results(out, second)
     text = out.read_text()
     assert text.endswith("## Profiling\n\nA hand-written note.\n")
-    assert "Stages ingest_billing: figures of the previous run of this tier" in text
+    first_run = json.loads(out.with_suffix(".json").read_text())["S"]
+    assert (f"Stages ingest_billing: figures of the previous run of this tier ({first_run['carried_from']['date']}, "
+            f"on {first_run['machine']['cpu']}) on the same world") in text
     stored = json.loads(out.with_suffix(".json").read_text())["S"]
     assert stored["stages"]["ingest_billing"][0]["wall_s"] == 2.0 and stored["stages"]["waste"][0]["wall_s"] == 3.0
+
+
+def test_a_carried_stage_names_the_run_that_measured_it_through_a_chain_of_runs(tmp_path):
+    out = tmp_path / "results.md"
+    first = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
+    first.add(0, "ingest_billing", Measurement("ingest_billing", 2.0, 2.0, 100.0, ""), {"work_s": 1.5, "billing_rows": 7})
+    write_results(out, first)
+    store = out.with_suffix(".json")
+    data = json.loads(store.read_text())
+    data["S"]["date"], data["S"]["machine"]["cpu"] = "2026-01-01 00:00 UTC", "the first machine"
+    store.write_text(json.dumps(data))
+    for _ in range(2):   # two later runs that skip the ingest
+        later = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
+        later.add(0, "waste", Measurement("waste", 3.0, 3.0, 100.0, ""), {"work_s": 2.5, "findings": 4})
+        write_results(out, later)
+    assert ("figures of the previous run of this tier (2026-01-01 00:00 UTC, on the first machine)"
+            in out.read_text())
+
+
+def test_each_tier_names_the_machine_it_ran_on():
+    other = {**MACHINE, "cpu": "another cpu", "kernel": "7"}
+    text = render({"L": {**_tier_m(), "tier": "L", "machine": other}, "M": _tier_m()}, "")
+    sections = text.split("## Tier ")   # the header, then M, then L
+    assert sections[1].startswith("M") and sections[2].startswith("L")
+    assert "Machine: 2 cores (test), 23.5 GiB memory, Linux 6. Libraries: duckdb x." in sections[1]
+    assert "Machine: 2 cores (another cpu), 23.5 GiB memory, Linux 7. Libraries: duckdb x." in sections[2]
+    assert "Machine:" not in sections[0]   # the header claims no machine for every tier
