@@ -72,14 +72,14 @@ def test_rewriting_keeps_the_notes_and_carries_a_skipped_stage_over(tmp_path):
     first = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
     first.add(0, "ingest_billing", Measurement("ingest_billing", 2.0, 2.0, 100.0, ""), {"work_s": 1.5, "billing_rows": 7})
     write_results(out, first)
+    first_run = json.loads(out.with_suffix(".json").read_text())["S"]
     out.write_text(out.read_text() + "## Profiling\n\nA hand-written note.\n")
     second = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
     second.add(0, "waste", Measurement("waste", 3.0, 3.0, 100.0, ""), {"work_s": 2.5, "findings": 4})
     write_results(out, second)
     text = out.read_text()
     assert text.endswith("## Profiling\n\nA hand-written note.\n")
-    first_run = json.loads(out.with_suffix(".json").read_text())["S"]
-    assert (f"Stages ingest_billing: figures of the previous run of this tier ({first_run['carried_from']['date']}, "
+    assert (f"Stages ingest_billing: figures of the previous run of this tier ({first_run['date']}, "
             f"on {first_run['machine']['cpu']}) on the same world") in text
     stored = json.loads(out.with_suffix(".json").read_text())["S"]
     assert stored["stages"]["ingest_billing"][0]["wall_s"] == 2.0 and stored["stages"]["waste"][0]["wall_s"] == 3.0
