@@ -67,16 +67,19 @@ def test_a_partial_run_judges_only_what_it_already_missed():
     assert rows["ingest + allocate ≤ 60 s (process wall, medians summed)"].endswith("| not judged (partial run) |")
 
 
+def _one_stage_run(stage: str, wall_s: float, info: dict) -> TierResult:
+    """A tier-S run that measured one stage once (the others skipped, as --ingest-runs 0 skips the ingest)."""
+    run = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
+    run.add(0, stage, Measurement(stage, wall_s, wall_s, 100.0, ""), info)
+    return run
+
+
 def test_rewriting_keeps_the_notes_and_carries_a_skipped_stage_over(tmp_path):
     out = tmp_path / "results.md"
-    first = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
-    first.add(0, "ingest_billing", Measurement("ingest_billing", 2.0, 2.0, 100.0, ""), {"work_s": 1.5, "billing_rows": 7})
-    write_results(out, first)
+    write_results(out, _one_stage_run("ingest_billing", 2.0, {"work_s": 1.5, "billing_rows": 7}))
     first_run = json.loads(out.with_suffix(".json").read_text())["S"]
     out.write_text(out.read_text() + "## Profiling\n\nA hand-written note.\n")
-    second = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
-    second.add(0, "waste", Measurement("waste", 3.0, 3.0, 100.0, ""), {"work_s": 2.5, "findings": 4})
-    write_results(out, second)
+    write_results(out, _one_stage_run("waste", 3.0, {"work_s": 2.5, "findings": 4}))
     text = out.read_text()
     assert text.endswith("## Profiling\n\nA hand-written note.\n")
     assert (f"Stages ingest_billing: figures of the previous run of this tier ({first_run['date']}, "
@@ -87,17 +90,13 @@ def test_rewriting_keeps_the_notes_and_carries_a_skipped_stage_over(tmp_path):
 
 def test_a_carried_stage_names_the_run_that_measured_it_through_a_chain_of_runs(tmp_path):
     out = tmp_path / "results.md"
-    first = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
-    first.add(0, "ingest_billing", Measurement("ingest_billing", 2.0, 2.0, 100.0, ""), {"work_s": 1.5, "billing_rows": 7})
-    write_results(out, first)
+    write_results(out, _one_stage_run("ingest_billing", 2.0, {"work_s": 1.5, "billing_rows": 7}))
     store = out.with_suffix(".json")
     data = json.loads(store.read_text())
     data["S"]["date"], data["S"]["machine"]["cpu"] = "2026-01-01 00:00 UTC", "the first machine"
     store.write_text(json.dumps(data))
     for _ in range(2):   # two later runs that skip the ingest
-        later = TierResult(tier="S", runs=1, load_before=(0.1, 0, 0), load_after=(0.1, 0, 0), memory_limit="3GB")
-        later.add(0, "waste", Measurement("waste", 3.0, 3.0, 100.0, ""), {"work_s": 2.5, "findings": 4})
-        write_results(out, later)
+        write_results(out, _one_stage_run("waste", 3.0, {"work_s": 2.5, "findings": 4}))
     assert ("figures of the previous run of this tier (2026-01-01 00:00 UTC, on the first machine)"
             in out.read_text())
 
