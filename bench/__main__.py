@@ -36,18 +36,27 @@ TIER_MEMORY_LIMIT = {"L": "12GB"}
 TIER_RUN_GB = {"S": 1.0, "M": 4.0, "L": 57.0}
 
 
-def disk_shortfall(tier: str, free_bytes: int, world_ready: bool) -> str | None:
+def disk_shortfall(tier: str, free_bytes: int, world_ready: bool, replaced_bytes: int = 0) -> str | None:
     """A warning when the disk has less room than the tier takes (the world only if it is still
-    to be generated), else None."""
+    to be generated), else None. ``replaced_bytes``: what the run frees when it replaces the last
+    run's warehouse."""
     from tools.sources.demo.spec import FILES_GB
 
     world_gb, run_gb = FILES_GB[tier], TIER_RUN_GB[tier]
     need = run_gb + (0.0 if world_ready else world_gb)
-    if free_bytes >= need * 1e9:
+    if free_bytes + replaced_bytes >= need * 1e9:
         return None
-    return (f"{free_bytes / 1e9:.1f} GB free, and tier {tier} takes about {need:.0f} GB "
+    freed = f" (and {replaced_bytes / 1e9:.1f} GB the last run's warehouse frees)" if replaced_bytes else ""
+    return (f"{free_bytes / 1e9:.1f} GB free{freed}, and tier {tier} takes about {need:.0f} GB "
             f"({'' if world_ready else f'its world {world_gb:g} GB, '}the warehouse and DuckDB's spill "
             f"{run_gb:g} GB): the run may stop when the disk is full")
+
+
+def reclaimable_bytes(db: Path) -> int:
+    """The disk the warehouse ``db`` and its WAL take, which a run that ingests frees when its
+    first stage replaces them."""
+    files = (db, db.with_name(db.name + ".wal"))
+    return sum(p.stat().st_blocks * 512 for p in files if p.is_file())
 
 
 def memory_limit(tier: str) -> str:
@@ -104,7 +113,8 @@ def run_tier(tier: str, work: Path, runs: int, reference: bool, ingest_runs: int
     result = TierResult(tier=tier, runs=runs, load_before=os.getloadavg(), clusters=os.environ.get(CLUSTERS_ENV, ""),
                         memory_limit=limit)
     ready = _world_ready(world, tier)
-    shortfall = disk_shortfall(tier, shutil.disk_usage(work).free, ready)
+    # the first ingest stage deletes the last run's warehouse: its room is this run's too
+    shortfall = disk_shortfall(tier, shutil.disk_usage(work).free, ready, reclaimable_bytes(db) if ingest_runs else 0)
     if shortfall:
         log.warning("tier %s: %s", tier, shortfall)
     if ready:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.__main__ import MEMORY_ENV, disk_shortfall, main, memory_limit
+from bench.__main__ import MEMORY_ENV, disk_shortfall, main, memory_limit, reclaimable_bytes
 from tools.sources.demo import WorldSpec
 from tools.sources.demo.estate import CLUSTER_NAMES, build_world
 
@@ -26,6 +26,25 @@ def test_disk_shortfall_counts_the_world_only_when_it_is_to_be_generated():
     assert disk_shortfall("L", 60 * gb, world_ready=True) is None           # 57 GB fit
     assert "takes about 57 GB (the warehouse" in disk_shortfall("L", 50 * gb, world_ready=True)
     assert disk_shortfall("S", 2 * gb, world_ready=False) is None
+
+
+def test_disk_shortfall_counts_the_warehouse_the_run_replaces():
+    gb = 10**9
+    # 44.4 GB free beside a 15 GB warehouse from the last run: 59.4 GB once it is replaced, and 57 fit
+    assert disk_shortfall("L", int(44.4 * gb), world_ready=True, replaced_bytes=15 * gb) is None
+    warning = disk_shortfall("L", 40 * gb, world_ready=True, replaced_bytes=15 * gb)   # 55 GB: short
+    assert warning.startswith("40.0 GB free (and 15.0 GB the last run's warehouse frees), and tier L takes about 57 GB")
+
+
+def test_reclaimable_bytes_are_the_warehouse_and_its_wal(tmp_path):
+    db = tmp_path / "L.duckdb"
+    assert reclaimable_bytes(db) == 0                       # no earlier run
+    mib = 2**20
+    db.write_bytes(b"\x01" * (3 * mib))
+    db.with_name("L.duckdb.wal").write_bytes(b"\x02" * mib)
+    (tmp_path / "L").mkdir()                                  # the world beside it is not the warehouse's
+    (tmp_path / "L" / "big.om").write_bytes(b"\x03" * (5 * mib))
+    assert 4 * mib <= reclaimable_bytes(db) <= 4 * mib + 64 * 1024   # allocated blocks: 4 MiB written
 
 
 @pytest.mark.parametrize(("args", "expected"), [
