@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.measure import Measurement, StageFailed, run_stage
 from bench.report import TierResult, write_results
-from bench.stages import CLUSTERS_ENV, RESULT_PREFIX
+from bench.stages import CLUSTERS_ENV, RESULT_PREFIX, warehouse_files
 
 log = logging.getLogger("bench")
 
@@ -55,8 +55,7 @@ def disk_shortfall(tier: str, free_bytes: int, world_ready: bool, replaced_bytes
 def reclaimable_bytes(db: Path) -> int:
     """The disk the warehouse ``db`` and its WAL take, which a run that ingests frees when its
     first stage replaces them."""
-    files = (db, db.with_name(db.name + ".wal"))
-    return sum(p.stat().st_blocks * 512 for p in files if p.is_file())
+    return sum(p.stat().st_blocks * 512 for p in warehouse_files(db) if p.is_file())
 
 
 def memory_limit(tier: str) -> str:

@@ -36,6 +36,13 @@ from tools.errors import AllotError
 
 RESULT_PREFIX = "BENCH-RESULT "
 CLUSTERS_ENV = "ALLOT_BENCH_CLUSTERS"   # comma-separated: ingest only these clusters' kubectl dumps and history
+
+
+def warehouse_files(db: Path) -> tuple[Path, Path]:
+    """The warehouse file and its WAL: what the first ingest stage deletes to start afresh."""
+    return db, db.with_name(db.name + ".wal")
+
+
 FLOOR_SQL = """
     SELECT cluster, namespace, workload_kind, workload_name,
            sum(fraction) AS pod_hours,
@@ -73,7 +80,7 @@ def stage_ingest_billing(world: Path, db: Path, tier: str) -> dict:
     from tools.sources.after_ingest import allocation_deferred
     from tools.sources.focus import ingest_focus_files
 
-    for leftover in (db, db.with_name(db.name + ".wal")):
+    for leftover in warehouse_files(db):
         leftover.unlink(missing_ok=True)
     ctx = _open(db)
     started = time.perf_counter()
