@@ -21,7 +21,9 @@ warehouse's TIMESTAMP range makes the line malformed (the parser's path then nam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -279,7 +281,8 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
 
     Stops at the first segment with a malformed line (the file goes to the parser anyway), and
     returns with the reader that line's number and text (else None). ``progress`` hears of every
-    segment, in MB of the file as stored.
+    segment, in MB of the file as stored. DuckDB runs on half its threads meanwhile
+    (:func:`_duckdb_threads_halved`).
     """
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_runs (run INTEGER, kind VARCHAR, s VARCHAR, first_n BIGINT,
                    last_n BIGINT, lines BIGINT, bad_lines BIGINT, bad_order BIGINT, untimed BIGINT,
@@ -287,22 +290,37 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
     # a single sample's hour as hours since 1970 (4 bytes, not 8: a tier-L cluster has 388M samples)
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run INTEGER, hour INTEGER, value DOUBLE)")
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_shared (run INTEGER, sampled_at TIMESTAMP, value DOUBLE)")
-    reader, carry, writer = LineReader(path), _Carry(), _Writer(con)
-    total_mb = max(1, round(reader.size / 2**20))
-    now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-scan-write") as pool:
-        writing: Future | None = None
-        for segment in reader:
-            parsed = _parse_segment(segment, openmetrics, now_micros, carry)
-            if carry.runs > MAX_RUNS:
-                raise TooManyRuns(f"more than {MAX_RUNS:,} runs of series lines")
+    with _duckdb_threads_halved(con):
+        reader, carry, writer = LineReader(path), _Carry(), _Writer(con)
+        total_mb = max(1, round(reader.size / 2**20))
+        now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-scan-write") as pool:
+            writing: Future | None = None
+            for segment in reader:
+                parsed = _parse_segment(segment, openmetrics, now_micros, carry)
+                if carry.runs > MAX_RUNS:
+                    raise TooManyRuns(f"more than {MAX_RUNS:,} runs of series lines")
+                if writing is not None:
+                    writing.result()
+                writing = pool.submit(writer.write, *parsed)
+                progress(f"MB of {path.name} read", segment.through * total_mb // reader.size, total_mb)
+                if carry.bad:
+                    break
             if writing is not None:
                 writing.result()
-            writing = pool.submit(writer.write, *parsed)
-            progress(f"MB of {path.name} read", segment.through * total_mb // reader.size, total_mb)
-            if carry.bad:
-                break
-        if writing is not None:
-            writing.result()
-    writer.close()
+        writer.close()
     return reader, carry.first_bad
+
+
+@contextmanager
+def _duckdb_threads_halved(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on half its threads (at least one) while the scan runs, its setting restored after:
+    the scan's appends run beside Polars' parse, which takes every core. On 2 cores, with DuckDB
+    on one thread rather than two, a tier-M file's scan took 4-10 % less time and the tier's
+    ingest peaked about 0.1 GiB lower (bench/results.md, note 39)."""
+    before = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    con.execute(f"SET threads = {max(1, before // 2)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {before}")

@@ -486,6 +486,34 @@ def test_more_runs_than_an_integer_holds_go_to_the_parser(tmp_path, monkeypatch,
     assert fast_reads == [f"more than {runs - 1} runs of series lines"]
 
 
+def test_the_scan_halves_duckdbs_threads_and_gives_them_back(monkeypatch):
+    # the threads DuckDB has while the scan runs, read at every segment through a cursor of its
+    # own (the setting is the database's); after the scan, the connection's own setting again,
+    # after a scan that stops with an error too
+    monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 200)
+    with duckdb.connect() as con:
+        con.execute("SET threads = 5")
+        cursor = con.cursor()
+        during = []
+
+        def progress(*_):
+            during.append(cursor.execute("SELECT current_setting('threads')").fetchone()[0])
+
+        metrics_scan.scan_runs(con, FIXTURE, True, NOW, progress)
+        assert len(during) > 3 and set(during) == {2}
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 5
+        limit = metrics_scan.MAX_RUNS
+        monkeypatch.setattr(metrics_scan, "MAX_RUNS", 1)
+        with pytest.raises(metrics_scan.TooManyRuns):
+            metrics_scan.scan_runs(con, FIXTURE, True, NOW, progress)
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 5
+        monkeypatch.setattr(metrics_scan, "MAX_RUNS", limit)
+        con.execute("SET threads = 1")
+        during.clear()
+        metrics_scan.scan_runs(con, FIXTURE, True, NOW, progress)
+        assert set(during) == {1} and con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+
+
 def test_a_bad_line_stops_the_read_at_its_segment(tmp_path, monkeypatch, fast_reads):
     monkeypatch.setattr(metrics_lines, "SEGMENT_BYTES", 300)
     seen = []
