@@ -316,8 +316,8 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
 def _duckdb_threads_halved(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB on half its threads (at least one) while the scan runs, its setting restored after:
     the scan's appends run beside Polars' parse, which takes every core. On 2 cores, with DuckDB
-    on one thread rather than two, a tier-M file's scan took 4-10 % less time and the tier's
-    ingest peaked about 0.1 GiB lower (bench/results.md, note 39)."""
+    on one thread rather than two, a tier-M file's scan took 4-10 % less time (the tier's ingest
+    peaked about 0.1 GiB lower) and a tier-L cluster's 7-10 % less (bench/results.md, note 39)."""
     before = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     con.execute(f"SET threads = {max(1, before // 2)}")
     try:
