@@ -290,25 +290,24 @@ def scan_runs(con: duckdb.DuckDBPyConnection, path: Path, openmetrics: bool, now
     # a single sample's hour as hours since 1970 (4 bytes, not 8: a tier-L cluster has 388M samples)
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_samples (run INTEGER, hour INTEGER, value DOUBLE)")
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_shared (run INTEGER, sampled_at TIMESTAMP, value DOUBLE)")
-    with _duckdb_threads_halved(con):
-        reader, carry, writer = LineReader(path), _Carry(), _Writer(con)
-        total_mb = max(1, round(reader.size / 2**20))
-        now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-scan-write") as pool:
-            writing: Future | None = None
-            for segment in reader:
-                parsed = _parse_segment(segment, openmetrics, now_micros, carry)
-                if carry.runs > MAX_RUNS:
-                    raise TooManyRuns(f"more than {MAX_RUNS:,} runs of series lines")
-                if writing is not None:
-                    writing.result()
-                writing = pool.submit(writer.write, *parsed)
-                progress(f"MB of {path.name} read", segment.through * total_mb // reader.size, total_mb)
-                if carry.bad:
-                    break
+    reader, carry, writer = LineReader(path), _Carry(), _Writer(con)
+    total_mb = max(1, round(reader.size / 2**20))
+    now_micros = ((now if now.tzinfo else now.replace(tzinfo=timezone.utc)) - EPOCH) // timedelta(microseconds=1)
+    with _duckdb_threads_halved(con), ThreadPoolExecutor(max_workers=1, thread_name_prefix="allot-scan-write") as pool:
+        writing: Future | None = None
+        for segment in reader:
+            parsed = _parse_segment(segment, openmetrics, now_micros, carry)
+            if carry.runs > MAX_RUNS:
+                raise TooManyRuns(f"more than {MAX_RUNS:,} runs of series lines")
             if writing is not None:
                 writing.result()
-        writer.close()
+            writing = pool.submit(writer.write, *parsed)
+            progress(f"MB of {path.name} read", segment.through * total_mb // reader.size, total_mb)
+            if carry.bad:
+                break
+        if writing is not None:
+            writing.result()
+        writer.close()   # the pool is idle: the last write has returned
     return reader, carry.first_bad
 
 

@@ -502,12 +502,10 @@ def test_the_scan_halves_duckdbs_threads_and_gives_them_back(monkeypatch):
         metrics_scan.scan_runs(con, FIXTURE, True, NOW, progress)
         assert len(during) > 3 and set(during) == {2}
         assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 5
-        limit = metrics_scan.MAX_RUNS
-        monkeypatch.setattr(metrics_scan, "MAX_RUNS", 1)
-        with pytest.raises(metrics_scan.TooManyRuns):
+        with monkeypatch.context() as patch, pytest.raises(metrics_scan.TooManyRuns):
+            patch.setattr(metrics_scan, "MAX_RUNS", 1)
             metrics_scan.scan_runs(con, FIXTURE, True, NOW, progress)
         assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 5
-        monkeypatch.setattr(metrics_scan, "MAX_RUNS", limit)
         con.execute("SET threads = 1")
         during.clear()
         metrics_scan.scan_runs(con, FIXTURE, True, NOW, progress)
